@@ -1,0 +1,20 @@
+// ttscale.hpp: everything in one include. Prefer the individual headers in
+// larger projects; this one is for examples and quick starts.
+#pragma once
+
+#include <ttscale/accounting.hpp>
+#include <ttscale/answer.hpp>
+#include <ttscale/budget.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/result.hpp>
+#include <ttscale/rollout.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/selection.hpp>
+#include <ttscale/strategies/best_of_n.hpp>
+#include <ttscale/strategies/majority_vote.hpp>
+#include <ttscale/toy/arithmetic.hpp>
+#include <ttscale/toy/scripted.hpp>
+#include <ttscale/trajectory.hpp>
+#include <ttscale/verifier.hpp>

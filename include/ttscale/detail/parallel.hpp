@@ -1,0 +1,63 @@
+// ttscale/detail/parallel.hpp: run a batched call over chunks of items, on
+// one or several threads, with per-chunk exception capture.
+//
+// Chunk boundaries depend only on (item count, chunk size), never on thread
+// count, and each chunk writes only its own output slots, so the outputs are
+// identical for any number of threads. The first failure in chunk order is
+// the one reported, again independent of scheduling.
+#pragma once
+
+#include <ttscale/config.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <thread>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace detail {
+
+struct chunk_plan {
+  std::size_t items = 0;
+  std::size_t chunk_size = 0;  // > 0
+  [[nodiscard]] std::size_t chunks() const noexcept { return items == 0 ? 0 : (items + chunk_size - 1) / chunk_size; }
+  [[nodiscard]] std::size_t begin(std::size_t c) const noexcept { return c * chunk_size; }
+  [[nodiscard]] std::size_t end(std::size_t c) const noexcept { return std::min(items, (c + 1) * chunk_size); }
+};
+
+/// Calls fn(chunk, begin, end) for every chunk, on up to `threads` threads.
+/// Returns one exception_ptr per chunk (null where it succeeded); every chunk
+/// runs even if another fails, so the caller can account for all of them.
+template <class Fn>
+std::vector<std::exception_ptr> run_chunks(const chunk_plan& plan, unsigned threads, Fn&& fn) {
+  const std::size_t n = plan.chunks();
+  std::vector<std::exception_ptr> failures(n);
+  auto run_one = [&](std::size_t c) {
+    try {
+      fn(c, plan.begin(c), plan.end(c));
+    } catch (...) {
+      failures[c] = std::current_exception();
+    }
+  };
+  const std::size_t workers = std::min<std::size_t>(threads == 0 ? 1 : threads, n);
+  if (workers <= 1) {
+    for (std::size_t c = 0; c < n; ++c) run_one(c);
+    return failures;
+  }
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t c = next.fetch_add(1); c < n; c = next.fetch_add(1)) run_one(c);
+  };
+  {
+    std::vector<std::jthread> pool;
+    pool.reserve(workers - 1);
+    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+    work();
+  }  // jthreads join here
+  return failures;
+}
+
+}  // namespace detail
+TTSCALE_END_NAMESPACE

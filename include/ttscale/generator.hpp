@@ -1,0 +1,163 @@
+// ttscale/generator.hpp: the Generator concept (batch-first stepping) and the
+// adapter that turns any stepper into a whole-completion sampler.
+//
+// A generator extends trajectories by one step each. It is batch-first: one
+// call extends a whole span of prefixes, which is what lets a real engine
+// (llama.cpp with shared KV-cache prefixes, a vLLM server behind HTTP) batch.
+// What a step is — up to a delimiter such as a blank line, a fixed token
+// count, or a whole completion — is the generator's business.
+//
+//   struct my_generator {
+//     void extend(std::span<const ttscale::trajectory> prefixes,
+//                 std::span<ttscale::random_engine> engines,
+//                 std::span<ttscale::step> out);
+//   };
+//
+// `engines[i]` is the random stream of item i, derived by the strategy from
+// (seed, a key of that item), so a result never depends on how items were
+// batched or on how many threads ran the batches. `out[i]` receives the step
+// that extends `prefixes[i]`. A generator never modifies the tree; the
+// strategy appends the returned steps after the call.
+//
+// `extend` may return `void` or an `accounting`: a generator that does more
+// work than the steps it returns (a nested search, see as_completion_sampler)
+// returns the exact account of that work, which the caller charges instead of
+// "one step and step.tokens tokens per item" (its wall_time is ignored).
+//
+// Concurrency: strategies run several batches at once only for a generator
+// that opts in, either with a member `static constexpr bool thread_safe = true;`
+// or by specialising `ttscale::enable_concurrent_calls<G>`; calls never overlap
+// otherwise.
+#pragma once
+
+#include <ttscale/accounting.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/trajectory.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+/// Opt-in: `T`'s batched calls may run concurrently on several threads.
+template <class T>
+inline constexpr bool enable_concurrent_calls = requires { requires static_cast<bool>(T::thread_safe); };
+
+namespace detail {
+template <class R>
+concept extend_return = std::same_as<R, void> || std::same_as<R, accounting>;
+}  // namespace detail
+
+/// A type whose `extend(prefixes, engines, out)` appends one step to each prefix.
+template <class G>
+concept generator = requires(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
+                             std::span<step> out) {
+  { g.extend(prefixes, engines, out) } -> detail::extend_return;
+};
+
+/// A generator whose extend also takes a std::stop_token and returns early
+/// (with whatever steps it has, marked unfinished) once stop is requested;
+/// first-finish search cancels the losers through it.
+template <class G>
+concept stoppable_generator =
+    generator<G> && requires(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
+                             std::span<step> out, std::stop_token stop) {
+      { g.extend(prefixes, engines, out, stop) } -> detail::extend_return;
+    };
+
+/// Calls `g.extend` and returns the exact account of the call: the
+/// generator's own account if it reports one, else one call, one step per
+/// item and the tokens of the returned steps.
+template <generator G>
+accounting extend_and_account(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
+                              std::span<step> out) {
+  if constexpr (std::same_as<decltype(g.extend(prefixes, engines, out)), accounting>) {
+    accounting a = g.extend(prefixes, engines, out);
+    a.wall_time = {};
+    return a;
+  } else {
+    g.extend(prefixes, engines, out);
+    accounting a;
+    a.generator_calls = 1;
+    a.steps = out.size();
+    for (const step& s : out) a.tokens += s.tokens;
+    return a;
+  }
+}
+
+/// Turns a stepper into a generator whose one step is a whole completion:
+/// each call runs every prefix to a finished step (or `max_steps` steps) in
+/// lockstep, one batched call of the inner generator per round, and returns
+/// the concatenated step (text and tokens and logprob summed, finished and
+/// engine_state of the last inner step). Its account counts every inner call.
+template <generator G>
+class completion_sampler {
+ public:
+  completion_sampler(G& inner, std::size_t max_steps) : inner_(&inner), max_steps_(max_steps) {
+    if (max_steps == 0) throw invalid_argument("as_completion_sampler: max_steps must be at least 1 (got 0)");
+  }
+  static constexpr bool thread_safe = enable_concurrent_calls<G>;
+
+  accounting extend(std::span<const trajectory> prefixes, std::span<random_engine> engines,
+                    std::span<step> out) {
+    if (prefixes.size() != engines.size() || prefixes.size() != out.size())
+      throw size_mismatch("completion_sampler: prefixes, engines and out differ in size");
+    // Each item runs in a private copy of its prefix, so a prefix from any tree works.
+    std::vector<copied_prefix> copies;
+    copies.reserve(prefixes.size());
+    for (const trajectory& p : prefixes) copies.push_back(copy_prefix(p));
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = step{};
+    std::vector<std::size_t> live(prefixes.size());
+    for (std::size_t i = 0; i < live.size(); ++i) live[i] = i;
+
+    accounting total;
+    std::vector<trajectory> batch;
+    std::vector<random_engine> batch_engines;
+    std::vector<step> batch_out;
+    for (std::size_t round = 0; round < max_steps_ && !live.empty(); ++round) {
+      batch.clear();
+      batch_engines.clear();
+      for (std::size_t i : live) {
+        batch.push_back(copies[i].leaf);
+        batch_engines.push_back(engines[i]);
+      }
+      batch_out.assign(live.size(), step{});
+      total += extend_and_account(*inner_, batch, batch_engines, batch_out);
+      std::vector<std::size_t> still_live;
+      for (std::size_t j = 0; j < live.size(); ++j) {
+        const std::size_t i = live[j];
+        engines[i] = batch_engines[j];  // the item's stream continues where it was
+        step& merged = out[i];
+        merged.text += batch_out[j].text;
+        merged.tokens += batch_out[j].tokens;
+        merged.logprob += batch_out[j].logprob;
+        merged.finished = batch_out[j].finished;
+        merged.engine_state = batch_out[j].engine_state;
+        copies[i].leaf = copies[i].tree->append(copies[i].leaf.id(), std::move(batch_out[j]));
+        if (!merged.finished) still_live.push_back(i);
+      }
+      live = std::move(still_live);
+    }
+    return total;
+  }
+
+ private:
+  G* inner_;
+  std::size_t max_steps_;
+};
+
+/// `as_completion_sampler(stepper, max_steps)`: see completion_sampler. The
+/// stepper is held by reference and must outlive the sampler.
+template <generator G>
+completion_sampler<G> as_completion_sampler(G& stepper, std::size_t max_steps) {
+  return completion_sampler<G>(stepper, max_steps);
+}
+
+TTSCALE_END_NAMESPACE

@@ -1,0 +1,526 @@
+// ttscale/kernels/detail/simd.hpp: the thin register layer every kernel is written against.
+//
+// Users never include this. Each instruction set is a small struct of static functions
+// over one register type (`ops<T, isa>`); kernels are templates over that struct, so the
+// same source runs at width 1 (`isa_scalar`, plain C++, also used for loop tails), SSE2,
+// AVX2+FMA, AVX-512F or NEON, and tests can instantiate every set the compiler targets.
+// Which sets exist is decided by the compiler's target macros (-march), never at run time:
+// a header-only library cannot know which translation unit's flags win at link time.
+//
+// Semantics shared by every set (the scalar set defines them):
+//   max(a, b) = a > b ? a : b  -- returns b when either is NaN (x86 MAXPS semantics), so a
+//                                 running max never becomes NaN; NaN is detected separately.
+//   fmadd(a, b, c) = a * b + c -- fused where the set has FMA, two roundings otherwise.
+#pragma once
+
+#include <ttscale/config.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <immintrin.h>
+#define TTSCALE_KERNELS_HAS_SSE2 1
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+#define TTSCALE_KERNELS_HAS_AVX2 1
+#endif
+#if defined(__AVX512F__)
+#define TTSCALE_KERNELS_HAS_AVX512 1
+#endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define TTSCALE_KERNELS_HAS_NEON 1
+#endif
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels::detail {
+
+struct isa_scalar {};
+struct isa_sse2 {};
+struct isa_avx2 {};
+struct isa_avx512 {};
+struct isa_neon {};
+
+template <class T, class Isa>
+struct ops;
+
+// The integer type with T's width, used to build 2^n from exponent bits.
+template <class T>
+using bits_t = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+// Constants of the exponential shared by every set (see exp.hpp for the derivation).
+template <class T>
+struct exp_constants;
+template <>
+struct exp_constants<float> {
+  static constexpr float log2e = 1.44269504088896341f;
+  // Cody-Waite split of ln 2: c1 has 9 significant bits, so n * c1 is exact for |n| < 2^15.
+  static constexpr float c1 = 0.693359375f;
+  static constexpr float c2 = -2.12194440e-4f;
+  static constexpr float lo = -104.0f;         // exp(lo) rounds to 0; inputs are clamped here
+  static constexpr float zero_below = -103.98f;  // exp(x) < 2^-150 (rounds to 0) below this
+  static constexpr float hi = 88.8f;           // exp(hi) overflows; clamping keeps 2^n finite
+  static constexpr float magic = 12582912.0f;  // 1.5 * 2^23: x + magic rounds x to an integer
+  static constexpr std::uint32_t bias = 127;
+  static constexpr int mant_bits = 23;
+};
+template <>
+struct exp_constants<double> {
+  static constexpr double log2e = 1.44269504088896340736;
+  // c1 has 16 significant bits, so n * c1 is exact for |n| < 2^37.
+  static constexpr double c1 = 6.93145751953125e-1;
+  static constexpr double c2 = 1.42860682030941723212e-6;
+  static constexpr double lo = -746.0;
+  static constexpr double zero_below = -745.2;  // exp(x) < 2^-1075 below this
+  static constexpr double hi = 710.0;
+  static constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
+  static constexpr std::uint64_t bias = 1023;
+  static constexpr int mant_bits = 52;
+};
+
+// ---------------------------------------------------------------- scalar (width 1)
+template <class T>
+struct ops<T, isa_scalar> {
+  using value_type = T;
+  using reg = T;
+  using mask = bool;
+  static constexpr std::size_t width = 1;
+  static reg load(const T* p) noexcept { return *p; }
+  static void store(T* p, reg v) noexcept { *p = v; }
+  static reg set1(T v) noexcept { return v; }
+  static reg add(reg a, reg b) noexcept { return a + b; }
+  static reg sub(reg a, reg b) noexcept { return a - b; }
+  static reg mul(reg a, reg b) noexcept { return a * b; }
+  static reg fmadd(reg a, reg b, reg c) noexcept {
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+    return std::fma(a, b, c);  // one instruction here; keeps the width-1 path equal to SIMD
+#else
+    return a * b + c;
+#endif
+  }
+  static reg max(reg a, reg b) noexcept { return a > b ? a : b; }
+  static reg min(reg a, reg b) noexcept { return a < b ? a : b; }
+  static mask lt(reg a, reg b) noexcept { return a < b; }
+  static mask eq(reg a, reg b) noexcept { return a == b; }
+  static mask neq(reg a, reg b) noexcept { return a != b; }
+  static mask is_nan(reg a) noexcept { return a != a; }
+  static mask mask_or(mask a, mask b) noexcept { return a || b; }
+  static bool any(mask m) noexcept { return m; }
+  static reg select(mask m, reg a, reg b) noexcept { return m ? a : b; }
+  // 2^n where t = n + magic (n an integer held in t's low mantissa bits).
+  static reg pow2_from_magic(reg t) noexcept {
+    using U = bits_t<T>;
+    const U b = std::bit_cast<U>(t);
+    return std::bit_cast<T>(static_cast<U>((b + exp_constants<T>::bias) << exp_constants<T>::mant_bits));
+  }
+  static T hmax(reg v) noexcept { return v; }
+  static void store_lanes(reg v, T* out) noexcept { *out = v; }
+
+  // Double accumulator (float reductions are accumulated in double).
+  using acc = double;
+  static acc acc_zero() noexcept { return 0.0; }
+  static acc acc_add(acc a, reg v) noexcept { return a + static_cast<double>(v); }
+  static acc acc_add_sq(acc a, reg v) noexcept {
+    const double d = v;
+    return a + d * d;
+  }
+  static acc acc_scale(acc a, reg s) noexcept { return a * static_cast<double>(s); }
+  static void acc_store(acc a, double* out) noexcept { *out = a; }
+};
+
+#ifdef TTSCALE_KERNELS_HAS_SSE2
+// ---------------------------------------------------------------- SSE2 (x86-64 baseline)
+template <>
+struct ops<float, isa_sse2> {
+  using value_type = float;
+  using reg = __m128;
+  using mask = __m128;
+  static constexpr std::size_t width = 4;
+  static reg load(const float* p) noexcept { return _mm_loadu_ps(p); }
+  static void store(float* p, reg v) noexcept { _mm_storeu_ps(p, v); }
+  static reg set1(float v) noexcept { return _mm_set1_ps(v); }
+  static reg add(reg a, reg b) noexcept { return _mm_add_ps(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm_sub_ps(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static reg max(reg a, reg b) noexcept { return _mm_max_ps(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm_min_ps(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm_cmplt_ps(a, b); }
+  static mask eq(reg a, reg b) noexcept { return _mm_cmpeq_ps(a, b); }
+  static mask neq(reg a, reg b) noexcept { return _mm_cmpneq_ps(a, b); }
+  static mask is_nan(reg a) noexcept { return _mm_cmpunord_ps(a, a); }
+  static mask mask_or(mask a, mask b) noexcept { return _mm_or_ps(a, b); }
+  static bool any(mask m) noexcept { return _mm_movemask_ps(m) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept {
+    return _mm_or_ps(_mm_and_ps(m, a), _mm_andnot_ps(m, b));
+  }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m128i b = _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(127));
+    return _mm_castsi128_ps(_mm_slli_epi32(b, 23));
+  }
+  static float hmax(reg v) noexcept {
+    v = _mm_max_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_max_ss(v, _mm_shuffle_ps(v, v, 1));
+    return _mm_cvtss_f32(v);
+  }
+  static void store_lanes(reg v, float* out) noexcept { _mm_storeu_ps(out, v); }
+  struct acc {
+    __m128d lo, hi;
+  };
+  static acc acc_zero() noexcept { return {_mm_setzero_pd(), _mm_setzero_pd()}; }
+  static acc acc_add(acc a, reg v) noexcept {
+    return {_mm_add_pd(a.lo, _mm_cvtps_pd(v)), _mm_add_pd(a.hi, _mm_cvtps_pd(_mm_movehl_ps(v, v)))};
+  }
+  static acc acc_add_sq(acc a, reg v) noexcept {
+    const __m128d l = _mm_cvtps_pd(v), h = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+    return {_mm_add_pd(a.lo, _mm_mul_pd(l, l)), _mm_add_pd(a.hi, _mm_mul_pd(h, h))};
+  }
+  static acc acc_scale(acc a, reg s) noexcept {
+    return {_mm_mul_pd(a.lo, _mm_cvtps_pd(s)), _mm_mul_pd(a.hi, _mm_cvtps_pd(_mm_movehl_ps(s, s)))};
+  }
+  static void acc_store(acc a, double* out) noexcept {
+    _mm_storeu_pd(out, a.lo);
+    _mm_storeu_pd(out + 2, a.hi);
+  }
+};
+
+template <>
+struct ops<double, isa_sse2> {
+  using value_type = double;
+  using reg = __m128d;
+  using mask = __m128d;
+  static constexpr std::size_t width = 2;
+  static reg load(const double* p) noexcept { return _mm_loadu_pd(p); }
+  static void store(double* p, reg v) noexcept { _mm_storeu_pd(p, v); }
+  static reg set1(double v) noexcept { return _mm_set1_pd(v); }
+  static reg add(reg a, reg b) noexcept { return _mm_add_pd(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm_sub_pd(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm_mul_pd(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+  static reg max(reg a, reg b) noexcept { return _mm_max_pd(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm_min_pd(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm_cmplt_pd(a, b); }
+  static mask eq(reg a, reg b) noexcept { return _mm_cmpeq_pd(a, b); }
+  static mask neq(reg a, reg b) noexcept { return _mm_cmpneq_pd(a, b); }
+  static mask is_nan(reg a) noexcept { return _mm_cmpunord_pd(a, a); }
+  static mask mask_or(mask a, mask b) noexcept { return _mm_or_pd(a, b); }
+  static bool any(mask m) noexcept { return _mm_movemask_pd(m) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept {
+    return _mm_or_pd(_mm_and_pd(m, a), _mm_andnot_pd(m, b));
+  }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m128i b = _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1023));
+    return _mm_castsi128_pd(_mm_slli_epi64(b, 52));
+  }
+  static double hmax(reg v) noexcept { return _mm_cvtsd_f64(_mm_max_sd(v, _mm_unpackhi_pd(v, v))); }
+  static void store_lanes(reg v, double* out) noexcept { _mm_storeu_pd(out, v); }
+  using acc = __m128d;
+  static acc acc_zero() noexcept { return _mm_setzero_pd(); }
+  static acc acc_add(acc a, reg v) noexcept { return _mm_add_pd(a, v); }
+  static acc acc_add_sq(acc a, reg v) noexcept { return _mm_add_pd(a, _mm_mul_pd(v, v)); }
+  static acc acc_scale(acc a, reg s) noexcept { return _mm_mul_pd(a, s); }
+  static void acc_store(acc a, double* out) noexcept { _mm_storeu_pd(out, a); }
+};
+#endif  // SSE2
+
+#ifdef TTSCALE_KERNELS_HAS_AVX2
+// ---------------------------------------------------------------- AVX2 + FMA
+template <>
+struct ops<float, isa_avx2> {
+  using value_type = float;
+  using reg = __m256;
+  using mask = __m256;
+  static constexpr std::size_t width = 8;
+  static reg load(const float* p) noexcept { return _mm256_loadu_ps(p); }
+  static void store(float* p, reg v) noexcept { _mm256_storeu_ps(p, v); }
+  static reg set1(float v) noexcept { return _mm256_set1_ps(v); }
+  static reg add(reg a, reg b) noexcept { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm256_sub_ps(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
+  static reg max(reg a, reg b) noexcept { return _mm256_max_ps(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm256_min_ps(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static mask eq(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static mask neq(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
+  static mask is_nan(reg a) noexcept { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+  static mask mask_or(mask a, mask b) noexcept { return _mm256_or_ps(a, b); }
+  static bool any(mask m) noexcept { return _mm256_movemask_ps(m) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_ps(b, a, m); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m256i b = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(b, 23));
+  }
+  static float hmax(reg v) noexcept {
+    return ops<float, isa_sse2>::hmax(_mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+  }
+  static void store_lanes(reg v, float* out) noexcept { _mm256_storeu_ps(out, v); }
+  struct acc {
+    __m256d lo, hi;
+  };
+  static __m256d lo_pd(reg v) noexcept { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+  static __m256d hi_pd(reg v) noexcept { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+  static acc acc_zero() noexcept { return {_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+  static acc acc_add(acc a, reg v) noexcept {
+    return {_mm256_add_pd(a.lo, lo_pd(v)), _mm256_add_pd(a.hi, hi_pd(v))};
+  }
+  static acc acc_add_sq(acc a, reg v) noexcept {
+    const __m256d l = lo_pd(v), h = hi_pd(v);
+    return {_mm256_fmadd_pd(l, l, a.lo), _mm256_fmadd_pd(h, h, a.hi)};
+  }
+  static acc acc_scale(acc a, reg s) noexcept {
+    return {_mm256_mul_pd(a.lo, lo_pd(s)), _mm256_mul_pd(a.hi, hi_pd(s))};
+  }
+  static void acc_store(acc a, double* out) noexcept {
+    _mm256_storeu_pd(out, a.lo);
+    _mm256_storeu_pd(out + 4, a.hi);
+  }
+};
+
+template <>
+struct ops<double, isa_avx2> {
+  using value_type = double;
+  using reg = __m256d;
+  using mask = __m256d;
+  static constexpr std::size_t width = 4;
+  static reg load(const double* p) noexcept { return _mm256_loadu_pd(p); }
+  static void store(double* p, reg v) noexcept { _mm256_storeu_pd(p, v); }
+  static reg set1(double v) noexcept { return _mm256_set1_pd(v); }
+  static reg add(reg a, reg b) noexcept { return _mm256_add_pd(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm256_sub_pd(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm256_mul_pd(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm256_fmadd_pd(a, b, c); }
+  static reg max(reg a, reg b) noexcept { return _mm256_max_pd(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm256_min_pd(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  static mask eq(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+  static mask neq(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
+  static mask is_nan(reg a) noexcept { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
+  static mask mask_or(mask a, mask b) noexcept { return _mm256_or_pd(a, b); }
+  static bool any(mask m) noexcept { return _mm256_movemask_pd(m) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_pd(b, a, m); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m256i b = _mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1023));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(b, 52));
+  }
+  static double hmax(reg v) noexcept {
+    return ops<double, isa_sse2>::hmax(_mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1)));
+  }
+  static void store_lanes(reg v, double* out) noexcept { _mm256_storeu_pd(out, v); }
+  using acc = __m256d;
+  static acc acc_zero() noexcept { return _mm256_setzero_pd(); }
+  static acc acc_add(acc a, reg v) noexcept { return _mm256_add_pd(a, v); }
+  static acc acc_add_sq(acc a, reg v) noexcept { return _mm256_fmadd_pd(v, v, a); }
+  static acc acc_scale(acc a, reg s) noexcept { return _mm256_mul_pd(a, s); }
+  static void acc_store(acc a, double* out) noexcept { _mm256_storeu_pd(out, a); }
+};
+#endif  // AVX2
+
+#ifdef TTSCALE_KERNELS_HAS_AVX512
+// ---------------------------------------------------------------- AVX-512F
+// Compiled (and compile-checked) but not run on the development machine.
+template <>
+struct ops<float, isa_avx512> {
+  using value_type = float;
+  using reg = __m512;
+  using mask = __mmask16;
+  static constexpr std::size_t width = 16;
+  static reg load(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  static void store(float* p, reg v) noexcept { _mm512_storeu_ps(p, v); }
+  static reg set1(float v) noexcept { return _mm512_set1_ps(v); }
+  static reg add(reg a, reg b) noexcept { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm512_sub_ps(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+  static reg max(reg a, reg b) noexcept { return _mm512_max_ps(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm512_min_ps(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static mask eq(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static mask neq(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+  static mask is_nan(reg a) noexcept { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+  static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
+  static bool any(mask m) noexcept { return m != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_ps(m, b, a); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m512i b = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(b, 23));
+  }
+  static float hmax(reg v) noexcept { return _mm512_reduce_max_ps(v); }
+  static void store_lanes(reg v, float* out) noexcept { _mm512_storeu_ps(out, v); }
+  struct acc {
+    __m512d lo, hi;
+  };
+  static __m512d lo_pd(reg v) noexcept { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+  static __m512d hi_pd(reg v) noexcept {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  }
+  static acc acc_zero() noexcept { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
+  static acc acc_add(acc a, reg v) noexcept {
+    return {_mm512_add_pd(a.lo, lo_pd(v)), _mm512_add_pd(a.hi, hi_pd(v))};
+  }
+  static acc acc_add_sq(acc a, reg v) noexcept {
+    const __m512d l = lo_pd(v), h = hi_pd(v);
+    return {_mm512_fmadd_pd(l, l, a.lo), _mm512_fmadd_pd(h, h, a.hi)};
+  }
+  static acc acc_scale(acc a, reg s) noexcept {
+    return {_mm512_mul_pd(a.lo, lo_pd(s)), _mm512_mul_pd(a.hi, hi_pd(s))};
+  }
+  static void acc_store(acc a, double* out) noexcept {
+    _mm512_storeu_pd(out, a.lo);
+    _mm512_storeu_pd(out + 8, a.hi);
+  }
+};
+
+template <>
+struct ops<double, isa_avx512> {
+  using value_type = double;
+  using reg = __m512d;
+  using mask = __mmask8;
+  static constexpr std::size_t width = 8;
+  static reg load(const double* p) noexcept { return _mm512_loadu_pd(p); }
+  static void store(double* p, reg v) noexcept { _mm512_storeu_pd(p, v); }
+  static reg set1(double v) noexcept { return _mm512_set1_pd(v); }
+  static reg add(reg a, reg b) noexcept { return _mm512_add_pd(a, b); }
+  static reg sub(reg a, reg b) noexcept { return _mm512_sub_pd(a, b); }
+  static reg mul(reg a, reg b) noexcept { return _mm512_mul_pd(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return _mm512_fmadd_pd(a, b, c); }
+  static reg max(reg a, reg b) noexcept { return _mm512_max_pd(a, b); }
+  static reg min(reg a, reg b) noexcept { return _mm512_min_pd(a, b); }
+  static mask lt(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  static mask eq(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+  static mask neq(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
+  static mask is_nan(reg a) noexcept { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
+  static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
+  static bool any(mask m) noexcept { return m != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_pd(m, b, a); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const __m512i b = _mm512_add_epi64(_mm512_castpd_si512(t), _mm512_set1_epi64(1023));
+    return _mm512_castsi512_pd(_mm512_slli_epi64(b, 52));
+  }
+  static double hmax(reg v) noexcept { return _mm512_reduce_max_pd(v); }
+  static void store_lanes(reg v, double* out) noexcept { _mm512_storeu_pd(out, v); }
+  using acc = __m512d;
+  static acc acc_zero() noexcept { return _mm512_setzero_pd(); }
+  static acc acc_add(acc a, reg v) noexcept { return _mm512_add_pd(a, v); }
+  static acc acc_add_sq(acc a, reg v) noexcept { return _mm512_fmadd_pd(v, v, a); }
+  static acc acc_scale(acc a, reg s) noexcept { return _mm512_mul_pd(a, s); }
+  static void acc_store(acc a, double* out) noexcept { _mm512_storeu_pd(out, a); }
+};
+#endif  // AVX512
+
+#ifdef TTSCALE_KERNELS_HAS_NEON
+// ---------------------------------------------------------------- NEON (AArch64)
+// Written against the ACLE; compile-checked with clang --target=aarch64 but not run here.
+template <>
+struct ops<float, isa_neon> {
+  using value_type = float;
+  using reg = float32x4_t;
+  using mask = uint32x4_t;
+  static constexpr std::size_t width = 4;
+  static reg load(const float* p) noexcept { return vld1q_f32(p); }
+  static void store(float* p, reg v) noexcept { vst1q_f32(p, v); }
+  static reg set1(float v) noexcept { return vdupq_n_f32(v); }
+  static reg add(reg a, reg b) noexcept { return vaddq_f32(a, b); }
+  static reg sub(reg a, reg b) noexcept { return vsubq_f32(a, b); }
+  static reg mul(reg a, reg b) noexcept { return vmulq_f32(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return vfmaq_f32(c, a, b); }
+  static reg max(reg a, reg b) noexcept { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+  static reg min(reg a, reg b) noexcept { return vbslq_f32(vcltq_f32(a, b), a, b); }
+  static mask lt(reg a, reg b) noexcept { return vcltq_f32(a, b); }
+  static mask eq(reg a, reg b) noexcept { return vceqq_f32(a, b); }
+  static mask neq(reg a, reg b) noexcept { return vmvnq_u32(vceqq_f32(a, b)); }
+  static mask is_nan(reg a) noexcept { return vmvnq_u32(vceqq_f32(a, a)); }
+  static mask mask_or(mask a, mask b) noexcept { return vorrq_u32(a, b); }
+  static bool any(mask m) noexcept { return vmaxvq_u32(m) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return vbslq_f32(m, a, b); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const uint32x4_t b = vaddq_u32(vreinterpretq_u32_f32(t), vdupq_n_u32(127));
+    return vreinterpretq_f32_u32(vshlq_n_u32(b, 23));
+  }
+  static float hmax(reg v) noexcept { return vmaxvq_f32(v); }
+  static void store_lanes(reg v, float* out) noexcept { vst1q_f32(out, v); }
+  struct acc {
+    float64x2_t lo, hi;
+  };
+  static acc acc_zero() noexcept { return {vdupq_n_f64(0.0), vdupq_n_f64(0.0)}; }
+  static acc acc_add(acc a, reg v) noexcept {
+    return {vaddq_f64(a.lo, vcvt_f64_f32(vget_low_f32(v))), vaddq_f64(a.hi, vcvt_high_f64_f32(v))};
+  }
+  static acc acc_add_sq(acc a, reg v) noexcept {
+    const float64x2_t l = vcvt_f64_f32(vget_low_f32(v)), h = vcvt_high_f64_f32(v);
+    return {vfmaq_f64(a.lo, l, l), vfmaq_f64(a.hi, h, h)};
+  }
+  static acc acc_scale(acc a, reg s) noexcept {
+    return {vmulq_f64(a.lo, vcvt_f64_f32(vget_low_f32(s))), vmulq_f64(a.hi, vcvt_high_f64_f32(s))};
+  }
+  static void acc_store(acc a, double* out) noexcept {
+    vst1q_f64(out, a.lo);
+    vst1q_f64(out + 2, a.hi);
+  }
+};
+
+template <>
+struct ops<double, isa_neon> {
+  using value_type = double;
+  using reg = float64x2_t;
+  using mask = uint64x2_t;
+  static constexpr std::size_t width = 2;
+  static reg load(const double* p) noexcept { return vld1q_f64(p); }
+  static void store(double* p, reg v) noexcept { vst1q_f64(p, v); }
+  static reg set1(double v) noexcept { return vdupq_n_f64(v); }
+  static reg add(reg a, reg b) noexcept { return vaddq_f64(a, b); }
+  static reg sub(reg a, reg b) noexcept { return vsubq_f64(a, b); }
+  static reg mul(reg a, reg b) noexcept { return vmulq_f64(a, b); }
+  static reg fmadd(reg a, reg b, reg c) noexcept { return vfmaq_f64(c, a, b); }
+  static reg max(reg a, reg b) noexcept { return vbslq_f64(vcgtq_f64(a, b), a, b); }
+  static reg min(reg a, reg b) noexcept { return vbslq_f64(vcltq_f64(a, b), a, b); }
+  static mask lt(reg a, reg b) noexcept { return vcltq_f64(a, b); }
+  static mask eq(reg a, reg b) noexcept { return vceqq_f64(a, b); }
+  static mask neq(reg a, reg b) noexcept {
+    return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(vceqq_f64(a, b))));
+  }
+  static mask is_nan(reg a) noexcept { return neq(a, a); }
+  static mask mask_or(mask a, mask b) noexcept { return vorrq_u64(a, b); }
+  static bool any(mask m) noexcept { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
+  static reg select(mask m, reg a, reg b) noexcept { return vbslq_f64(m, a, b); }
+  static reg pow2_from_magic(reg t) noexcept {
+    const uint64x2_t b = vaddq_u64(vreinterpretq_u64_f64(t), vdupq_n_u64(1023));
+    return vreinterpretq_f64_u64(vshlq_n_u64(b, 52));
+  }
+  static double hmax(reg v) noexcept { return vmaxvq_f64(v); }
+  static void store_lanes(reg v, double* out) noexcept { vst1q_f64(out, v); }
+  using acc = float64x2_t;
+  static acc acc_zero() noexcept { return vdupq_n_f64(0.0); }
+  static acc acc_add(acc a, reg v) noexcept { return vaddq_f64(a, v); }
+  static acc acc_add_sq(acc a, reg v) noexcept { return vfmaq_f64(a, v, v); }
+  static acc acc_scale(acc a, reg s) noexcept { return vmulq_f64(a, s); }
+  static void acc_store(acc a, double* out) noexcept { vst1q_f64(out, a); }
+};
+#endif  // NEON
+
+// The widest set the compiler targets: chosen once, at compile time.
+#if defined(TTSCALE_KERNELS_HAS_AVX512)
+using isa_native = isa_avx512;
+#elif defined(TTSCALE_KERNELS_HAS_AVX2)
+using isa_native = isa_avx2;
+#elif defined(TTSCALE_KERNELS_HAS_NEON)
+using isa_native = isa_neon;
+#elif defined(TTSCALE_KERNELS_HAS_SSE2)
+using isa_native = isa_sse2;
+#else
+using isa_native = isa_scalar;
+#endif
+
+template <class T>
+using native_ops = ops<T, isa_native>;
+
+// Largest width of any set, for stack lane buffers.
+inline constexpr std::size_t max_lanes = 16;
+
+}  // namespace kernels::detail
+TTSCALE_END_NAMESPACE

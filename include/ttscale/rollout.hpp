@@ -1,0 +1,80 @@
+// ttscale/rollout.hpp: sampling whole completions step by step, in lockstep.
+//
+// The loop that best-of-N, voting, first-finish and adaptive
+// self-consistency share: start candidates at the root, extend every
+// unfinished one by a step in one batched generator call per round, let the
+// caller look at each round (score it with a PRM, stop early), until all have
+// finished, the step limit is reached or the budget says stop.
+//
+// Candidate i's step at depth d is drawn from stream (first_index + i, d), so
+// candidate i's completion is the same whatever n, the batch size or thread
+// count: best-of-4 sees exactly the first 4 samples of best-of-64 (common
+// random numbers make scaling curves smooth).
+#pragma once
+
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/trajectory.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+struct rollout_state {
+  std::vector<trajectory> leaves;    ///< newest node of each candidate, by candidate
+  std::optional<stop_reason> stopped;///< set if the budget or a round callback stopped it
+};
+
+/// Called after each round with the children just generated and their
+/// candidate indices; returns false to stop the rollout (stop_reason::early_stop).
+template <class F>
+concept round_observer = requires(F& f, std::span<const trajectory> children, std::span<const std::size_t> which) {
+  { f(children, which) } -> std::convertible_to<bool>;
+};
+
+/// Does nothing and never stops the rollout.
+struct no_observer {
+  bool operator()(std::span<const trajectory>, std::span<const std::size_t>) const noexcept { return true; }
+};
+
+/// Rolls `n` new candidates (indices first_index .. first_index+n-1 for their
+/// random streams) from ctx.root() to completion, at most `max_steps` steps
+/// each. The caller has already admitted them (ctx.admit_samples).
+template <generator G, budget_policy B, round_observer Observer = no_observer>
+rollout_state rollout(search_context<B>& ctx, G& gen, std::size_t n, std::size_t first_index, std::size_t max_steps,
+                      Observer&& observe = {}) {
+  rollout_state state{std::vector<trajectory>(n, ctx.root()), std::nullopt};
+  std::vector<std::size_t> live(n);
+  for (std::size_t i = 0; i < n; ++i) live[i] = i;
+  std::vector<trajectory> prefixes;
+  std::vector<stream_key> keys;
+  for (std::size_t depth = 0; depth < max_steps && !live.empty(); ++depth) {
+    if ((state.stopped = ctx.stop_check())) return state;
+    prefixes.clear();
+    keys.clear();
+    for (std::size_t i : live) {
+      prefixes.push_back(state.leaves[i]);
+      keys.push_back({first_index + i, depth});
+    }
+    const std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
+    for (std::size_t j = 0; j < children.size(); ++j) state.leaves[live[j]] = children[j];
+    const std::vector<std::size_t> extended(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(children.size()));
+    if (children.size() < live.size()) state.stopped = stop_reason::generator_call_limit;
+    if (!observe(std::span<const trajectory>(children), std::span<const std::size_t>(extended)) && !state.stopped)
+      state.stopped = stop_reason::early_stop;
+    if (state.stopped) return state;
+    std::vector<std::size_t> still_live;
+    for (std::size_t i : live)
+      if (!state.leaves[i].finished()) still_live.push_back(i);
+    live = std::move(still_live);
+  }
+  return state;
+}
+
+TTSCALE_END_NAMESPACE

@@ -1,0 +1,299 @@
+// ttscale/search_context.hpp: the bookkeeping every strategy shares.
+//
+// A strategy's header should read like its paper's pseudo-code; everything
+// else lives here, once: the trajectory tree, the budget and exact accounting,
+// random streams, batching and threads, error context, and the final
+// selection. A strategy creates one search_context, asks it to extend
+// trajectories and score them round by round, and finishes with a selection
+// policy:
+//
+//   search_context ctx("best_of_n", prompt, options.budget, options.exec, draw_seed(rng));
+//   auto children = ctx.extend(gen, live, keys);   // one batched round
+//   ctx.score_steps(prm, children);                // one batched PRM round
+//   return ctx.finish(std::move(candidates), select::best, stop_reason::completed);
+//
+// Guarantees:
+//  - extend/score split a round into calls of at most exec.batch_size items
+//    and run them on exec.threads threads (only for generators/verifiers that
+//    opt in through enable_concurrent_calls); outputs never depend on either.
+//  - generator and verifier call limits are never exceeded: a round that
+//    would exceed them is cut to its first items (the returned span is
+//    shorter); token and wall-time limits are checked by stop_check() between
+//    rounds.
+//  - a throwing generator or verifier becomes generator_failure /
+//    verifier_failure naming the strategy and the items, with the original
+//    exception nested and the accounting up to and including the failed call.
+//  - a NaN or infinite score becomes invalid_score naming the item.
+#pragma once
+
+#include <ttscale/accounting.hpp>
+#include <ttscale/answer.hpp>
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/detail/parallel.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/result.hpp>
+#include <ttscale/selection.hpp>
+#include <ttscale/trajectory.hpp>
+#include <ttscale/verifier.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+/// How batched calls run.
+struct execution {
+  /// At most this many trajectories per generator or verifier call; 0 = a
+  /// whole round in one call (what a batching engine wants).
+  std::size_t batch_size = 0;
+  /// Calls of one round run on this many threads; > 1 requires a generator /
+  /// verifier that opts in (enable_concurrent_calls).
+  unsigned threads = 1;
+};
+
+/// Where a search starts: a prompt (a new tree) or an existing trajectory (a
+/// nested search continues it, in a copy of its own).
+struct search_start {
+  search_start(std::string p) : prompt(std::move(p)) {}
+  search_start(std::string_view p) : prompt(p) {}
+  search_start(const char* p) : prompt(p) {}
+  search_start(const trajectory& t) : prefix(t) {}
+
+  std::string prompt;
+  trajectory prefix;  // valid() when starting from a trajectory
+};
+
+template <budget_policy Budget = budget>
+class search_context {
+ public:
+  search_context(std::string_view strategy, search_start start, Budget limits, execution exec, std::uint64_t seed)
+      : name_(strategy), budget_(std::move(limits)), exec_(exec), seed_(seed),
+        started_(std::chrono::steady_clock::now()) {
+    if (start.prefix.valid()) {
+      copied_prefix copy = copy_prefix(start.prefix);
+      tree_ = std::shared_ptr<trajectory_tree>(std::move(copy.tree));
+      root_ = copy.leaf;
+    } else {
+      tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt));
+      root_ = tree_->root();
+    }
+    if (exec_.threads == 0) fail_argument("exec.threads must be at least 1 (got 0)");
+    if (auto why = budget_.exhausted_by(accounting{}))
+      throw budget_exhausted(name_ + ": the budget is already spent (" + std::string(to_string(*why)) +
+                                 ") before any work",
+                             accounting{});
+  }
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] trajectory root() const noexcept { return root_; }
+  [[nodiscard]] trajectory_tree& tree() noexcept { return *tree_; }
+  [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+  [[nodiscard]] const execution& exec() const noexcept { return exec_; }
+  [[nodiscard]] const Budget& limits() const noexcept { return budget_; }
+  /// The random stream for `key` in this search.
+  [[nodiscard]] random_engine engine(stream_key key) const noexcept { return random_engine(seed_, key); }
+
+  /// What was spent so far, wall time included.
+  [[nodiscard]] const accounting& spent() {
+    spent_.wall_time = std::chrono::steady_clock::now() - started_;
+    return spent_;
+  }
+
+  /// Throws invalid_argument "<strategy>: <message>".
+  [[noreturn]] void fail_argument(const std::string& message) const { throw invalid_argument(name_ + ": " + message); }
+
+  /// Whether the budget allows more work on the candidates already started
+  /// (the sample limit only stops new candidates); the reached limit if not.
+  [[nodiscard]] std::optional<stop_reason> stop_check() {
+    accounting probe = spent();
+    probe.samples = 0;
+    return budget_.exhausted_by(probe);
+  }
+
+  /// Starts up to `wanted` new candidates as the sample limit allows; charges
+  /// and returns how many. `why_cut` receives the limit if fewer were admitted.
+  std::size_t admit_samples(std::size_t wanted, std::optional<stop_reason>* why_cut = nullptr) {
+    std::size_t admitted = 0;
+    for (; admitted < wanted; ++admitted) {
+      accounting probe{};
+      probe.samples = spent_.samples + admitted;
+      if (auto why = budget_.exhausted_by(probe); why == stop_reason::sample_limit) {
+        if (why_cut) *why_cut = why;
+        break;
+      }
+    }
+    spent_.samples += admitted;
+    return admitted;
+  }
+
+  /// One batched round: extends prefixes[i] by one step drawn with the
+  /// stream `keys[i]`; appends the steps and returns the children, in order.
+  /// Fewer children than prefixes means the generator-call limit cut the round.
+  template <generator G>
+  std::vector<trajectory> extend(G& gen, std::span<const trajectory> prefixes, std::span<const stream_key> keys) {
+    if (keys.size() != prefixes.size())
+      throw size_mismatch(name_ + ": " + std::to_string(keys.size()) + " stream keys for " +
+                          std::to_string(prefixes.size()) + " prefixes");
+    std::vector<random_engine> engines(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) engines[i] = engine(keys[i]);
+    return extend(gen, prefixes, std::span<random_engine>(engines));
+  }
+
+  /// As above with caller-held engines, which are advanced in place (for
+  /// strategies that keep one stream per candidate across rounds).
+  template <generator G>
+  std::vector<trajectory> extend(G& gen, std::span<const trajectory> prefixes, std::span<random_engine> engines) {
+    if (engines.size() != prefixes.size())
+      throw size_mismatch(name_ + ": " + std::to_string(engines.size()) + " engines for " +
+                          std::to_string(prefixes.size()) + " prefixes");
+    require_concurrency<G>("generator");
+    const detail::chunk_plan plan = plan_calls(prefixes.size(), stop_reason::generator_call_limit,
+                                               &accounting::generator_calls);
+    std::vector<step> out(plan.items);
+    std::vector<accounting> charged(plan.chunks());
+    auto failures = detail::run_chunks(plan, exec_.threads, [&](std::size_t c, std::size_t b, std::size_t e) {
+      charged[c].generator_calls = 1;  // a call that throws still counts as made
+      charged[c] = extend_and_account(gen, prefixes.subspan(b, e - b), engines.subspan(b, e - b),
+                                      std::span<step>(out).subspan(b, e - b));
+    });
+    for (const accounting& a : charged) {
+      accounting add = a;
+      add.wall_time = {};
+      spent_ += add;
+    }
+    rethrow_first<generator_failure>(failures, plan, "generator");
+    std::vector<trajectory> children;
+    children.reserve(plan.items);
+    for (std::size_t i = 0; i < plan.items; ++i) children.push_back(tree_->append(prefixes[i].id(), std::move(out[i])));
+    return children;
+  }
+
+  /// One batched PRM round: scores the newest step of each node, records it in
+  /// the tree (trajectory::step_score) and returns the scores. Fewer scores than
+  /// nodes means the verifier-call limit cut the round.
+  template <process_verifier V>
+  std::vector<double> score_steps(V& prm, std::span<const trajectory> nodes) {
+    std::vector<double> scores = call_verifier<V>(nodes, "process verifier", [&](auto part, std::span<double> out) {
+      prm.score_steps(part, out);
+    });
+    for (std::size_t i = 0; i < scores.size(); ++i) tree_->set_score(nodes[i].id(), scores[i]);
+    return scores;
+  }
+
+  /// One batched ORM round over finished trajectories; returns the scores
+  /// (fewer than given if the verifier-call limit cut the round).
+  template <outcome_verifier V>
+  std::vector<double> score_outcomes(V& orm, std::span<const trajectory> finished) {
+    return call_verifier<V>(finished, "outcome verifier", [&](auto part, std::span<double> out) {
+      orm.score_outcomes(part, out);
+    });
+  }
+
+  /// Applies the selection policy and packages the result.
+  template <class Answer, class Policy>
+    requires selection_policy<Policy, Answer>
+  search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy, stop_reason why) {
+    search_result<Answer> r;
+    selection<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
+    r.tree = tree_;
+    r.candidates = std::move(candidates);
+    r.chosen_index = chosen.index;
+    r.answer = std::move(chosen.answer);
+    r.totals = std::move(chosen.totals);
+    r.spent = spent();
+    r.stopped = why;
+    return r;
+  }
+
+ private:
+  template <class T>
+  void require_concurrency(const char* what) const {
+    if (exec_.threads > 1 && !enable_concurrent_calls<T>)
+      fail_argument(std::string("exec.threads is ") + std::to_string(exec_.threads) + " but the " + what +
+                    " is not marked thread-safe (add `static constexpr bool thread_safe = true;` or "
+                    "specialise ttscale::enable_concurrent_calls) — use exec.threads = 1");
+  }
+
+  /// Splits `items` into calls of exec.batch_size and cuts the round to the
+  /// calls the budget still allows for the counter `field`.
+  detail::chunk_plan plan_calls(std::size_t items, stop_reason limit, std::uint64_t accounting::*field) {
+    detail::chunk_plan plan{items, exec_.batch_size == 0 ? std::max<std::size_t>(items, 1) : exec_.batch_size};
+    std::size_t allowed = 0;
+    for (; allowed < plan.chunks(); ++allowed) {
+      accounting probe = spent();
+      probe.samples = 0;
+      probe.*field += allowed;
+      if (budget_.exhausted_by(probe) == limit) break;
+    }
+    plan.items = std::min(items, allowed * plan.chunk_size);
+    return plan;
+  }
+
+  template <class V, class Call>
+  std::vector<double> call_verifier(std::span<const trajectory> items, const char* what, Call call) {
+    require_concurrency<V>(what);
+    const detail::chunk_plan plan = plan_calls(items.size(), stop_reason::verifier_call_limit,
+                                               &accounting::verifier_calls);
+    std::vector<double> scores(plan.items, std::numeric_limits<double>::quiet_NaN());
+    auto failures = detail::run_chunks(plan, exec_.threads, [&](std::size_t, std::size_t b, std::size_t e) {
+      call(items.subspan(b, e - b), std::span<double>(scores).subspan(b, e - b));
+    });
+    spent_.verifier_calls += plan.chunks();
+    spent_.verifier_items += plan.items;
+    rethrow_first<verifier_failure>(failures, plan, what);
+    for (std::size_t i = 0; i < scores.size(); ++i)
+      if (!std::isfinite(scores[i]))
+        throw invalid_score(name_ + ": " + what + " returned " + std::to_string(scores[i]) + " for item " +
+                            std::to_string(i) + " of the round (node " + std::to_string(items[i].id()) +
+                            "); scores must be finite");
+    return scores;
+  }
+
+  template <class Failure>
+  void rethrow_first(const std::vector<std::exception_ptr>& failures, const detail::chunk_plan& plan,
+                     const char* what) {
+    for (std::size_t c = 0; c < failures.size(); ++c) {
+      if (!failures[c]) continue;
+      std::string message;
+      try {
+        std::rethrow_exception(failures[c]);
+      } catch (const std::exception& e) {
+        message = e.what();
+      } catch (...) {
+        message = "a non-std exception";
+      }
+      const std::string context = name_ + ": the " + what + " threw on items [" + std::to_string(plan.begin(c)) +
+                                  ", " + std::to_string(plan.end(c)) + ") of a round of " +
+                                  std::to_string(plan.items) + ": " + message;
+      try {
+        std::rethrow_exception(failures[c]);
+      } catch (...) {
+        std::throw_with_nested(Failure(context, spent()));
+      }
+    }
+  }
+
+  std::string name_;
+  Budget budget_;
+  execution exec_;
+  std::uint64_t seed_;
+  std::chrono::steady_clock::time_point started_;
+  std::shared_ptr<trajectory_tree> tree_;
+  trajectory root_;
+  accounting spent_;
+};
+
+TTSCALE_END_NAMESPACE
