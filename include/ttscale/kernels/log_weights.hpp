@@ -1,0 +1,332 @@
+// ttscale/kernels/log_weights.hpp: reductions and normalisation of log-weights.
+//
+// max, logsumexp, log_mean_exp, log_normalize and softmax (= exp_normalize, with a
+// temperature), as in nchopin/particles resampling.py (log_sum_exp, log_mean_exp,
+// exp_and_normalise). Weights live in log space; a -inf log-weight is a weight of exactly 0.
+//
+// The vectorised logsumexp makes ONE pass: each lane keeps a running max m and a sum
+// s = sum exp(x - m) in double, rescaling s by exp(m_old - m_new) only when a lane's max
+// grows (rare after the first few registers: ~log(N / width) times per lane on random
+// input). Lanes are merged at the end. log_normalize and softmax add one writing pass.
+// Complexity: O(N) time, O(1) extra space, no allocation.
+//
+// Errors (checked by every function, vectorised or scalar):
+//   empty input                         -> ttscale::invalid_argument
+//   any NaN, any +inf, all -inf         -> ttscale::invalid_score, naming the first bad index
+// (max only rejects empty input and NaN: -inf and +inf maxima are meaningful.)
+//
+// Accuracy (tests/kernels/log_weights_test.cpp, against a long double reference):
+//   logsumexp, log_mean_exp: |error| <= 4 eps(T) * max(1, |result|) + N * 2^-50.
+//   log_normalize: out[i] within 4 eps(T) * max(1, |x[i]| + |lse|) of x[i] - lse.
+//   softmax: each out[i] within 8 eps(T) relative of the exact value, plus 4 eps(T) absolute;
+//            the outputs sum to 1 within N * eps(T).
+// Ties and order: results do not depend on which of several equal maxima is met first.
+#pragma once
+
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/exp.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <string>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
+namespace detail {
+
+inline std::string index_name(const char* fn, const char* what, std::size_t i) {
+  return std::string(fn) + ": " + what + "[" + std::to_string(i) + "]";
+}
+
+// Cold path: find the first offending element and throw the documented error.
+template <class T>
+[[noreturn]] inline void throw_bad_log_weights(const char* fn, std::span<const T> x, T scale = T(1)) {
+  if (x.empty()) throw invalid_argument(std::string(fn) + ": log_weights is empty");
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) throw invalid_score(index_name(fn, "log_weights", i) + " is NaN");
+    if (x[i] == std::numeric_limits<T>::infinity())
+      throw invalid_score(index_name(fn, "log_weights", i) + " is +inf");
+    if (std::isinf(x[i] * scale))
+      if (x[i] * scale > 0)
+        throw invalid_score(index_name(fn, "log_weights", i) + " = " + std::to_string(x[i]) +
+                            " overflows to +inf when divided by the temperature");
+  }
+  throw invalid_score(std::string(fn) + ": all " + std::to_string(x.size()) +
+                      " log_weights are -inf (no normalisation exists)");
+}
+
+// A partial logsumexp: the result is m + log(s); m = -inf means "no weight yet".
+struct lse_state {
+  double m = -std::numeric_limits<double>::infinity();
+  double s = 0.0;
+  bool nan = false;
+};
+
+inline lse_state merge(lse_state a, lse_state b) noexcept {
+  lse_state r;
+  r.nan = a.nan || b.nan;
+  r.m = std::max(a.m, b.m);
+  if (r.m == -std::numeric_limits<double>::infinity()) return r;
+  if (a.s > 0) r.s += a.s * std::exp(a.m - r.m);
+  if (b.s > 0) r.s += b.s * std::exp(b.m - r.m);
+  return r;
+}
+
+// One-pass online logsumexp of x[i] * scale over the registers of Ops.
+template <class Ops, class T>
+inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t w = Ops::width;
+  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
+  const reg zero = Ops::set1(T(0));
+  const reg sc = Ops::set1(scale);
+  reg m = minf, shift = zero;  // shift = m where finite, 0 where m = -inf (keeps exp(-inf - shift) = 0)
+  auto acc = Ops::acc_zero();
+  auto bad = Ops::is_nan(zero);
+  std::size_t i = 0;
+  for (; i + w <= n; i += w) {
+    const reg v = Ops::mul(Ops::load(x + i), sc);
+    bad = Ops::mask_or(bad, Ops::is_nan(v));
+    const reg mn = Ops::max(v, m);  // NaN lanes keep m
+    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
+      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
+      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::sub(shift, nshift)));
+      m = mn;
+      shift = nshift;
+    }
+    acc = Ops::acc_add(acc, exp_reg<Ops>(Ops::sub(v, shift)));
+  }
+  T ml[max_lanes];
+  double sl[max_lanes];
+  Ops::store_lanes(m, ml);
+  Ops::acc_store(acc, sl);
+  lse_state st;
+  st.nan = Ops::any(bad);
+  for (std::size_t l = 0; l < w; ++l) st = merge(st, lse_state{double(ml[l]), sl[l], false});
+  if constexpr (w > 1) {
+    if (i < n) st = merge(st, lse_pass<ops<T, isa_scalar>, T>(x + i, n - i, scale));
+  }
+  return st;
+}
+
+// Validated state: throws unless the log-weights define a distribution.
+template <class Ops, class T>
+inline lse_state checked_lse(const char* fn, std::span<const T> x, T scale = T(1)) {
+  const lse_state st = lse_pass<Ops, T>(x.data(), x.size(), scale);
+  if (st.nan || x.empty() || !(st.m > -std::numeric_limits<double>::infinity()) ||
+      st.m == std::numeric_limits<double>::infinity())
+    throw_bad_log_weights<T>(fn, x, scale);
+  return st;
+}
+
+template <class Ops, class T>
+[[nodiscard]] inline T max(std::span<const T> x) {
+  if (x.empty()) throw invalid_argument("max: values is empty");
+  using reg = typename Ops::reg;
+  constexpr std::size_t w = Ops::width;
+  const std::size_t n = x.size();
+  reg m = Ops::set1(-std::numeric_limits<T>::infinity());
+  auto bad = Ops::is_nan(m);
+  std::size_t i = 0;
+  for (; i + w <= n; i += w) {
+    const reg v = Ops::load(x.data() + i);
+    bad = Ops::mask_or(bad, Ops::is_nan(v));
+    m = Ops::max(v, m);
+  }
+  T r = Ops::hmax(m);
+  bool nan = Ops::any(bad);
+  for (; i < n; ++i) {
+    nan = nan || std::isnan(x[i]);
+    r = x[i] > r ? x[i] : r;
+  }
+  if (nan)
+    for (std::size_t j = 0; j < n; ++j)
+      if (std::isnan(x[j])) throw invalid_score(index_name("max", "values", j) + " is NaN");
+  return r;
+}
+
+template <class Ops, class T>
+[[nodiscard]] inline T logsumexp(std::span<const T> x) {
+  const lse_state st = checked_lse<Ops, T>("logsumexp", x);
+  return static_cast<T>(st.m + std::log(st.s));
+}
+
+template <class Ops, class T>
+[[nodiscard]] inline T log_mean_exp(std::span<const T> x) {
+  const lse_state st = checked_lse<Ops, T>("log_mean_exp", x);
+  return static_cast<T>(st.m + (std::log(st.s) - std::log(static_cast<double>(x.size()))));
+}
+
+template <class Ops, class T>
+inline T log_normalize(std::span<const T> x, std::span<T> out) {
+  check_same_size<T>("log_normalize", x.size(), out.size());
+  const lse_state st = checked_lse<Ops, T>("log_normalize", x);
+  // x - m is exact near the max (Sterbenz), so the largest weights lose nothing to m.
+  const T m = static_cast<T>(st.m);
+  const T ls = static_cast<T>(std::log(st.s));
+  using reg = typename Ops::reg;
+  constexpr std::size_t w = Ops::width;
+  const reg vm = Ops::set1(m), vls = Ops::set1(ls);
+  std::size_t i = 0;
+  for (; i + w <= x.size(); i += w)
+    Ops::store(out.data() + i, Ops::sub(Ops::sub(Ops::load(x.data() + i), vm), vls));
+  for (; i < x.size(); ++i) out[i] = (x[i] - m) - ls;
+  return static_cast<T>(st.m + std::log(st.s));
+}
+
+template <class T>
+inline T inverse_temperature(const char* fn, T temperature) {
+  if (!(temperature > 0) || std::isinf(temperature))
+    throw invalid_argument(std::string(fn) + ": temperature must be positive and finite (got " +
+                           std::to_string(temperature) + ")");
+  return T(1) / temperature;
+}
+
+template <class Ops, class T>
+inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
+  check_same_size<T>("softmax", x.size(), out.size());
+  const T scale = inverse_temperature("softmax", temperature);
+  const lse_state st = checked_lse<Ops, T>("softmax", x, scale);
+  const T m = static_cast<T>(st.m);
+  const T inv_s = static_cast<T>(1.0 / st.s);
+  using reg = typename Ops::reg;
+  constexpr std::size_t w = Ops::width;
+  const reg vm = Ops::set1(m), vinv = Ops::set1(inv_s), vsc = Ops::set1(scale);
+  std::size_t i = 0;
+  for (; i + w <= x.size(); i += w) {
+    const reg z = Ops::sub(Ops::mul(Ops::load(x.data() + i), vsc), vm);
+    Ops::store(out.data() + i, Ops::mul(exp_reg<Ops>(z), vinv));
+  }
+  using S = ops<T, isa_scalar>;
+  for (; i < x.size(); ++i) out[i] = exp_reg<S>(x[i] * scale - m) * inv_s;
+  return static_cast<T>(st.m + std::log(st.s));
+}
+
+}  // namespace detail
+
+/// Largest element. Throws invalid_argument if empty, invalid_score on NaN. -inf and +inf
+/// are returned as they are. Exact.
+[[nodiscard]] inline float max(std::span<const float> x) { return detail::max<native<float>>(x); }
+[[nodiscard]] inline double max(std::span<const double> x) { return detail::max<native<double>>(x); }
+
+/// log(sum_i exp(x[i])), one pass, no overflow for any finite input (e.g. +-1e30).
+[[nodiscard]] inline float logsumexp(std::span<const float> x) { return detail::logsumexp<native<float>>(x); }
+[[nodiscard]] inline double logsumexp(std::span<const double> x) { return detail::logsumexp<native<double>>(x); }
+
+/// log((1/N) sum_i exp(x[i])): the log of the mean weight (the particle filter's
+/// log-likelihood increment).
+[[nodiscard]] inline float log_mean_exp(std::span<const float> x) { return detail::log_mean_exp<native<float>>(x); }
+[[nodiscard]] inline double log_mean_exp(std::span<const double> x) { return detail::log_mean_exp<native<double>>(x); }
+
+/// out[i] = x[i] - logsumexp(x): normalised log-weights (logsumexp(out) = 0). Returns the
+/// logsumexp. `out` may alias `x` exactly. -inf stays -inf.
+inline float log_normalize(std::span<const float> x, std::span<float> out) { return detail::log_normalize<native<float>>(x, out); }
+inline double log_normalize(std::span<const double> x, std::span<double> out) { return detail::log_normalize<native<double>>(x, out); }
+
+/// out[i] = exp(x[i] / temperature) / sum_j exp(x[j] / temperature): normalised weights
+/// (particles' exp_and_normalise when temperature = 1). Returns logsumexp(x / temperature).
+/// A -inf input gives exactly 0. Throws invalid_argument unless 0 < temperature < inf.
+inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
+  return detail::softmax<native<float>>(x, out, temperature);
+}
+inline double softmax(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
+  return detail::softmax<native<double>>(x, out, temperature);
+}
+/// Another name for softmax, as in particles.
+inline float exp_normalize(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
+  return softmax(x, out, temperature);
+}
+inline double exp_normalize(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
+  return softmax(x, out, temperature);
+}
+
+/// Scalar references: two passes, std::exp in T, sums in double. Same errors.
+namespace scalar {
+namespace impl {
+template <class T>
+inline T max(std::span<const T> x) {
+  if (x.empty()) throw invalid_argument("max: values is empty");
+  T r = -std::numeric_limits<T>::infinity();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) throw invalid_score(kernels::detail::index_name("max", "values", i) + " is NaN");
+    r = std::max(r, x[i]);
+  }
+  return r;
+}
+// Returns (max, sum exp(x * scale - max)) after validation.
+template <class T>
+inline kernels::detail::lse_state lse(const char* fn, std::span<const T> x, T scale = T(1)) {
+  T m = -std::numeric_limits<T>::infinity();
+  bool bad = x.empty();
+  for (const T v : x) {
+    bad = bad || std::isnan(v) || (std::isinf(v * scale) && v > 0);
+    if (v * scale > m) m = v * scale;
+  }
+  if (bad || m == -std::numeric_limits<T>::infinity()) kernels::detail::throw_bad_log_weights<T>(fn, x, scale);
+  double s = 0;
+  for (const T v : x) s += static_cast<double>(std::exp(v * scale - m));
+  return {double(m), s, false};
+}
+}  // namespace impl
+
+[[nodiscard]] inline float max(std::span<const float> x) { return impl::max(x); }
+[[nodiscard]] inline double max(std::span<const double> x) { return impl::max(x); }
+
+template <class T>
+[[nodiscard]] inline T logsumexp_impl(std::span<const T> x) {
+  const auto st = impl::lse("logsumexp", x);
+  return static_cast<T>(st.m + std::log(st.s));
+}
+[[nodiscard]] inline float logsumexp(std::span<const float> x) { return logsumexp_impl(x); }
+[[nodiscard]] inline double logsumexp(std::span<const double> x) { return logsumexp_impl(x); }
+
+template <class T>
+[[nodiscard]] inline T log_mean_exp_impl(std::span<const T> x) {
+  const auto st = impl::lse("log_mean_exp", x);
+  return static_cast<T>(st.m + std::log(st.s) - std::log(double(x.size())));
+}
+[[nodiscard]] inline float log_mean_exp(std::span<const float> x) { return log_mean_exp_impl(x); }
+[[nodiscard]] inline double log_mean_exp(std::span<const double> x) { return log_mean_exp_impl(x); }
+
+template <class T>
+inline T log_normalize_impl(std::span<const T> x, std::span<T> out) {
+  kernels::detail::check_same_size<T>("log_normalize", x.size(), out.size());
+  const auto st = impl::lse("log_normalize", x);
+  const T m = static_cast<T>(st.m), ls = static_cast<T>(std::log(st.s));
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - m) - ls;
+  return static_cast<T>(st.m + std::log(st.s));
+}
+inline float log_normalize(std::span<const float> x, std::span<float> out) { return log_normalize_impl(x, out); }
+inline double log_normalize(std::span<const double> x, std::span<double> out) { return log_normalize_impl(x, out); }
+
+template <class T>
+inline T softmax_impl(std::span<const T> x, std::span<T> out, T temperature) {
+  kernels::detail::check_same_size<T>("softmax", x.size(), out.size());
+  const T scale = kernels::detail::inverse_temperature("softmax", temperature);
+  const auto st = impl::lse("softmax", x, scale);
+  const T m = static_cast<T>(st.m);
+  const double inv_s = 1.0 / st.s;
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = static_cast<T>(std::exp(x[i] * scale - m) * inv_s);
+  return static_cast<T>(st.m + std::log(st.s));
+}
+inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
+  return softmax_impl(x, out, temperature);
+}
+inline double softmax(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
+  return softmax_impl(x, out, temperature);
+}
+inline float exp_normalize(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
+  return softmax_impl(x, out, temperature);
+}
+inline double exp_normalize(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
+  return softmax_impl(x, out, temperature);
+}
+}  // namespace scalar
+
+}  // namespace kernels
+TTSCALE_END_NAMESPACE

@@ -1,0 +1,663 @@
+// ttscale/kernels/resample.hpp: resampling schemes for particle filters and SMC.
+//
+// Multinomial, stratified, systematic, residual and SSP resampling, following the
+// inverse-CDF definitions of Chopin & Papaspiliopoulos (2020, "An Introduction to
+// Sequential Monte Carlo", ch. 9) and nchopin/particles `resampling.py`; SSP is the
+// Srinivasan sampling process of Gerber, Chopin & Whiteley (2019, "Negative association,
+// ordering and convergence of resampling methods", Ann. Statist. 47(4), Alg. 3).
+//
+// Two layers:
+//  * Pure functions of (weights, uniforms) -> M indices in ascending order. `weights` are
+//    non-negative finite numbers (float or double) with a positive sum S; they need not sum
+//    to exactly 1: the definitions are applied to W / S. Given uniforms u_m, the index is
+//        A_m = min{ j : u_m * S <= C_j },   C_j = w_0 + ... + w_j   (eq. 9.1 of the book),
+//    exactly as particles' `inverse_cdf` (which assumes S = 1), with two round-off guards
+//    that public implementations lack: a u_m with u_m * S > C_{N-1} (possible only through
+//    rounding) gets the LAST index of positive weight (never N, never a zero weight), and
+//    u_m = 0 gets the FIRST index of positive weight. So a zero weight (a -inf log-weight)
+//    is never selected. C is accumulated in double, in blocks of 4 with a fixed association
+//    ((w0+w1)+(w2+w3) for the block total) shared by every code path, so the vectorised and
+//    scalar paths see bit-identical C and return bit-identical indices.
+//  * `resample(scheme, log_weights, out, engine, workspace)`: draws the uniforms from any
+//    std::uniform_random_bit_generator and takes (un-normalised) LOG-weights, the form a
+//    particle filter holds; they are exponentiated (vectorised exp) into the workspace.
+//
+// Complexity: O(N + M) for every scheme, including multinomial, whose sorted uniforms come
+// from exponential spacings (`uniform_spacings`, C&P sec. 9.4) instead of an O(M log M)
+// sort. Systematic and stratified use a count-based path: for each j the number of u_m with
+// u_m * S <= C_j is computed from a closed-form guess corrected with the exact predicate,
+// and the output is filled run by run, avoiding the unpredictable branch of the merge.
+// No allocation except in `resample_workspace` growth and the overloads that say so.
+//
+// Errors: empty weights -> invalid_argument; a weight that is negative, NaN or infinite ->
+// invalid_score naming it; all weights 0 -> invalid_score; uniforms of the wrong count ->
+// size_mismatch; uniforms outside [0, 1), NaN or unsorted where sorted ones are required ->
+// invalid_argument naming the first bad one; N - 1 not representable in the index type ->
+// invalid_argument.
+#pragma once
+
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/exp.hpp>
+#include <ttscale/kernels/log_weights.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <ranges>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
+
+/// A contiguous range of float or double (weights, log-weights).
+template <class R>
+concept weight_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+    (std::same_as<std::remove_cv_t<std::ranges::range_value_t<R>>, float> ||
+     std::same_as<std::remove_cv_t<std::ranges::range_value_t<R>>, double>);
+
+/// A contiguous, writable range of integers (resampled indices). std::int32_t or
+/// std::uint32_t halve the write traffic of std::size_t.
+template <class R>
+concept index_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+    std::integral<std::ranges::range_value_t<R>> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
+
+namespace detail {
+
+template <class R>
+auto as_span(R&& r) {
+  return std::span(std::ranges::data(r), std::ranges::size(r));
+}
+
+// ---- canonical CDF --------------------------------------------------------------
+// Prefix sums of w[4] with one fixed association; C_k = carry + p_k.
+inline void cdf4(double carry, double w0, double w1, double w2, double w3, double* c) noexcept {
+  const double p1 = w0 + w1;
+  c[0] = carry + w0;
+  c[1] = carry + p1;
+  c[2] = carry + (p1 + w2);
+  c[3] = carry + (p1 + (w2 + w3));
+}
+
+struct weight_summary {
+  double total;          // C_{N-1}, with the canonical association
+  std::size_t first;     // first index of positive weight
+  std::size_t last;      // last index of positive weight
+};
+
+template <class T>
+[[noreturn]] inline void throw_bad_weights(const char* fn, std::span<const T> w) {
+  if (w.empty()) throw invalid_argument(std::string(fn) + ": weights is empty");
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (!(w[i] >= 0) || std::isinf(w[i]))
+      throw invalid_score(index_name(fn, "weights", i) + " is " + std::to_string(w[i]) +
+                          " (weights must be finite and >= 0)");
+  throw invalid_score(std::string(fn) + ": all " + std::to_string(w.size()) + " weights are 0");
+}
+
+// One pass: validate and compute the canonical total and first/last positive index.
+template <class T>
+inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
+  const std::size_t n = w.size();
+  double carry = 0.0;
+  bool bad = n == 0;
+  std::size_t first = n, last = 0;
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const double a = w[j], b = w[j + 1], c = w[j + 2], d = w[j + 3];
+    // !(x >= 0) catches NaN and negatives; x - x != 0 catches +-inf. Branch-free on purpose.
+    bad |= !(a >= 0) | !(b >= 0) | !(c >= 0) | !(d >= 0) |
+           ((a - a) != 0) | ((b - b) != 0) | ((c - c) != 0) | ((d - d) != 0);
+    const double p1 = a + b;
+    carry = carry + (p1 + (c + d));
+  }
+  if (j < n) {
+    double t[4] = {0, 0, 0, 0};
+    for (std::size_t k = 0; j + k < n; ++k) {
+      t[k] = w[j + k];
+      bad |= !(t[k] >= 0) | ((t[k] - t[k]) != 0);
+    }
+    carry = carry + ((t[0] + t[1]) + (t[2] + t[3]));
+  }
+  if (bad || !(carry > 0) || std::isinf(carry)) throw_bad_weights<T>(fn, w);
+  for (std::size_t i = 0; i < n; ++i)
+    if (w[i] > 0) {
+      first = i;
+      break;
+    }
+  for (std::size_t i = n; i-- > 0;)
+    if (w[i] > 0) {
+      last = i;
+      break;
+    }
+  return {carry, first, last};
+}
+
+// Walks C_0, C_1, ... block by block with the canonical association.
+template <class T>
+struct cdf_cursor {
+  const T* w;
+  std::size_t n;
+  std::size_t base = 0;
+  double carry = 0.0;
+  double c[4] = {0, 0, 0, 0};
+  cdf_cursor(const T* w_, std::size_t n_) noexcept : w(w_), n(n_) { load(); }
+  void load() noexcept {
+    if (base + 4 <= n) {
+      cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
+    } else {
+      double t[4] = {0, 0, 0, 0};
+      for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
+      cdf4(carry, t[0], t[1], t[2], t[3], c);
+    }
+  }
+  // C_j for j >= the previous j (monotone access).
+  double at(std::size_t j) noexcept {
+    while (j >= base + 4) {
+      carry = c[3];
+      base += 4;
+      load();
+    }
+    return c[j - base];
+  }
+};
+
+template <class I>
+inline void check_index_type(const char* fn, std::size_t n) {
+  if (n - 1 > static_cast<std::size_t>(std::numeric_limits<I>::max()))
+    throw invalid_argument(std::string(fn) + ": " + std::to_string(n) +
+                           " weights do not fit the output index type");
+}
+
+// ---- scalar twin: the merge of the definition -------------------------------------
+// A_m = max(first, min{j : t(m) <= C_j}), or `last` when no such j (round-off only).
+template <class T, class I, class Target>
+inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, std::size_t m_count, Target t,
+                              I* out) noexcept {
+  cdf_cursor<T> cur(w.data(), w.size());
+  const std::size_t n = w.size();
+  std::size_t j = ws.first;
+  double cj = cur.at(j);
+  for (std::size_t m = 0; m < m_count; ++m) {
+    const double tm = t(m);
+    while (cj < tm && j + 1 < n) cj = cur.at(++j);
+    out[m] = static_cast<I>(cj < tm ? ws.last : j);
+  }
+}
+
+// ---- fast path: counts per j, filled run by run -------------------------------------
+// out[F_{j-1}, F_j) = j with F_j = #{m : t(m) <= C_j}; `count(c, previous)` returns F.
+template <class I>
+inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t m_count) noexcept {
+  // Writing 8 unconditionally is branch-free for the common short run; the next run
+  // overwrites what lies past this one (runs are written in ascending j).
+  if (from + 8 <= m_count) {
+    for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+    for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
+  } else {
+    for (std::size_t p = from; p < to; ++p) out[p] = j;
+  }
+}
+
+template <class T, class I, class Count>
+inline void count_inverse_cdf(std::span<const T> w, const weight_summary& ws, std::size_t m_count, Count count,
+                              I* out) noexcept {
+  const std::size_t n = w.size();
+  std::size_t f_prev = 0;
+  // Blocks of 4 from the block holding `first` (earlier weights are 0 and C stays 0).
+  std::size_t base = ws.first & ~std::size_t(3);
+  double carry = 0.0, c[4];
+  for (; base < n && f_prev < m_count; base += 4) {
+    if (base + 4 <= n) {
+      cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
+    } else {
+      double t[4] = {0, 0, 0, 0};
+      for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
+      cdf4(carry, t[0], t[1], t[2], t[3], c);
+    }
+    carry = c[3];
+    const std::size_t k0 = base < ws.first ? ws.first - base : 0;
+    const std::size_t k1 = std::min<std::size_t>(4, n - base);
+    for (std::size_t k = k0; k < k1; ++k) {
+      const std::size_t f = count(c[k], f_prev);
+      fill_run(out, f_prev, f, static_cast<I>(base + k), m_count);
+      f_prev = f;
+    }
+  }
+  for (std::size_t p = f_prev; p < m_count; ++p) out[p] = static_cast<I>(ws.last);
+}
+
+// Exact count #{m < M : t(m) <= c} for a non-decreasing t, from a guess k.
+template <class Target>
+inline std::size_t correct_count(std::size_t k, double c, std::size_t m_count, Target t) noexcept {
+  if (k < m_count && t(k) <= c) {
+    ++k;
+    while (k < m_count && t(k) <= c) ++k;
+  } else {
+    while (k > 0 && t(k - 1) > c) --k;
+  }
+  return k;
+}
+
+inline std::size_t guess_count(double e, std::size_t m_count) noexcept {
+  // e estimates the count; clamped before the cast, so no UB for any double.
+  if (!(e > 0)) return 0;
+  if (e >= static_cast<double>(m_count)) return m_count;
+  return static_cast<std::size_t>(e);
+}
+
+template <class T>
+inline void check_unit(const char* fn, const char* what, std::size_t i, double u) {
+  if (!(u >= 0.0 && u < 1.0))
+    throw invalid_argument(index_name(fn, what, i) + " = " + std::to_string(u) + " is not in [0, 1)");
+}
+
+inline void check_sorted_uniforms(const char* fn, std::span<const double> u) {
+  double prev = 0.0;
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (!(u[i] >= 0.0 && u[i] <= 1.0))
+      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + std::to_string(u[i]) +
+                             " is not in [0, 1]");
+    if (u[i] < prev)
+      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + std::to_string(u[i]) +
+                             " is less than the previous uniform (must be sorted)");
+    prev = u[i];
+  }
+}
+
+// Uniform targets t(m) = u_m * S.
+struct sorted_targets {
+  const double* u;
+  double s;
+  double operator()(std::size_t m) const noexcept { return u[m] * s; }
+};
+// Systematic: t(m) = (m + U) * (S / M).
+struct systematic_targets {
+  double u, step;
+  double operator()(std::size_t m) const noexcept { return (static_cast<double>(m) + u) * step; }
+};
+// Stratified: t(m) = (m + V_m) * (S / M).
+struct stratified_targets {
+  const double* v;
+  double step;
+  double operator()(std::size_t m) const noexcept { return (static_cast<double>(m) + v[m]) * step; }
+};
+
+template <bool Fast, class T, class I>
+inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
+  if (su.size() != out.size())
+    throw size_mismatch("inverse_cdf: " + std::to_string(su.size()) + " sorted_uniforms for " +
+                        std::to_string(out.size()) + " outputs");
+  const weight_summary ws = summarize_weights("inverse_cdf", w);
+  check_index_type<I>("inverse_cdf", w.size());
+  check_sorted_uniforms("inverse_cdf", su);
+  // Uniform spacings give M ~ N targets with gaps too irregular for a closed-form count,
+  // so both paths merge; the merge is O(N + M).
+  (void)Fast;
+  merge_inverse_cdf(w, ws, out.size(), sorted_targets{su.data(), ws.total}, out.data());
+}
+
+template <bool Fast, class T, class I>
+inline void systematic(std::span<const T> w, double u, std::span<I> out) {
+  const weight_summary ws = summarize_weights("systematic_resample", w);
+  check_index_type<I>("systematic_resample", w.size());
+  check_unit<T>("systematic_resample", "u", 0, u);
+  const std::size_t m_count = out.size();
+  if (m_count == 0) return;
+  const systematic_targets t{u, ws.total / static_cast<double>(m_count)};
+  if constexpr (Fast) {
+    const double inv_step = static_cast<double>(m_count) / ws.total;
+    count_inverse_cdf(w, ws, m_count,
+                      [&](double c, std::size_t) {
+                        // #{m : m + u <= c / step} = floor(c / step - u) + 1
+                        return correct_count(guess_count(c * inv_step - u + 1.0, m_count), c, m_count, t);
+                      },
+                      out.data());
+  } else {
+    merge_inverse_cdf(w, ws, m_count, t, out.data());
+  }
+}
+
+template <bool Fast, class T, class I>
+inline void stratified(std::span<const T> w, std::span<const double> v, std::span<I> out) {
+  if (v.size() != out.size())
+    throw size_mismatch("stratified_resample: " + std::to_string(v.size()) + " uniforms for " +
+                        std::to_string(out.size()) + " outputs");
+  const weight_summary ws = summarize_weights("stratified_resample", w);
+  check_index_type<I>("stratified_resample", w.size());
+  for (std::size_t i = 0; i < v.size(); ++i) check_unit<T>("stratified_resample", "uniforms", i, v[i]);
+  const std::size_t m_count = out.size();
+  if (m_count == 0) return;
+  const stratified_targets t{v.data(), ws.total / static_cast<double>(m_count)};
+  if constexpr (Fast) {
+    const double inv_step = static_cast<double>(m_count) / ws.total;
+    count_inverse_cdf(w, ws, m_count,
+                      [&](double c, std::size_t) {
+                        // every m < floor(c / step) counts; m = floor(c / step) may
+                        std::size_t k = guess_count(c * inv_step, m_count);
+                        // one branch-free step first: it is taken about half the time
+                        k += static_cast<std::size_t>(k < m_count && t(k) <= c);
+                        return correct_count(k, c, m_count, t);
+                      },
+                      out.data());
+  } else {
+    merge_inverse_cdf(w, ws, m_count, t, out.data());
+  }
+}
+
+// Floor counts of M W_j / S; the residual weights go to `res` (size N). Returns R.
+template <class T>
+inline std::size_t residual_counts(const char* fn, std::span<const T> w, std::size_t m_count, const weight_summary& ws,
+                                   std::size_t* counts, double* res) {
+  const double scale = static_cast<double>(m_count) / ws.total;
+  std::size_t sum = 0;
+  for (std::size_t j = 0; j < w.size(); ++j) {
+    const double mw = static_cast<double>(w[j]) * scale;
+    const double fl = std::floor(mw);
+    const std::size_t cnt = static_cast<std::size_t>(fl);
+    if (counts) counts[j] = cnt;
+    if (res) res[j] = mw - fl;
+    sum += cnt;
+  }
+  // M W_j / S can round up across an integer, so the floors may exceed M by a few
+  // (never seen in tests; kept for safety): take them back from the last indices.
+  if (sum > m_count) {
+    if (!counts) throw invalid_argument(std::string(fn) + ": round-off made the integer parts exceed M");
+    for (std::size_t j = w.size(); j-- > 0 && sum > m_count;)
+      while (counts[j] > 0 && sum > m_count) {
+        --counts[j];
+        --sum;
+      }
+  }
+  return m_count - sum;
+}
+
+}  // namespace detail
+
+// =================================================================== pure functions
+
+/// Multinomial resampling from M sorted uniforms in [0, 1] (one index per uniform): the
+/// inverse-CDF definition above, O(N + M). `out.size()` must equal `sorted_uniforms.size()`.
+/// Feed it `uniform_spacings` output to get multinomial resampling.
+template <weight_range W, index_range O>
+inline void inverse_cdf(const W& weights, std::span<const double> sorted_uniforms, O&& out) {
+  detail::inverse_cdf<true>(std::span<const std::ranges::range_value_t<W>>(detail::as_span(weights)), sorted_uniforms,
+                            detail::as_span(out));
+}
+/// Same as inverse_cdf (multinomial resampling given its sorted uniforms).
+template <weight_range W, index_range O>
+inline void multinomial_resample(const W& weights, std::span<const double> sorted_uniforms, O&& out) {
+  inverse_cdf(weights, sorted_uniforms, std::forward<O>(out));
+}
+
+/// Systematic resampling: u_m = (m + u) / M, one u in [0, 1) for all M outputs; each index
+/// gets floor(M W_j) or floor(M W_j) + 1 copies. Targets are computed as (m + u) * (S / M).
+/// Example: W = {0.1, 0.2, 0.3, 0.4}, u = 0.5, M = 4 -> u_m = .125 .375 .625 .875 -> {1, 2, 3, 3}.
+template <weight_range W, index_range O>
+inline void systematic_resample(const W& weights, double u, O&& out) {
+  detail::systematic<true>(std::span<const std::ranges::range_value_t<W>>(detail::as_span(weights)), u,
+                           detail::as_span(out));
+}
+
+/// Stratified resampling: u_m = (m + v_m) / M with M independent v_m in [0, 1) (unsorted;
+/// `uniforms.size()` must equal `out.size()`).
+template <weight_range W, index_range O>
+inline void stratified_resample(const W& weights, std::span<const double> uniforms, O&& out) {
+  detail::stratified<true>(std::span<const std::ranges::range_value_t<W>>(detail::as_span(weights)), uniforms,
+                           detail::as_span(out));
+}
+
+/// Number R of random draws residual resampling of M outputs needs: M - sum_j floor(M W_j).
+template <weight_range W>
+[[nodiscard]] inline std::size_t residual_draws(const W& weights, std::size_t m) {
+  const auto w = std::span<const std::ranges::range_value_t<W>>(detail::as_span(weights));
+  const auto ws = detail::summarize_weights("residual_draws", w);
+  return detail::residual_counts("residual_draws", w, m, ws, nullptr, nullptr);
+}
+
+/// Residual resampling: floor(M W_j) deterministic copies of j, then R = residual_draws(W, M)
+/// multinomial draws on the residuals M W_j - floor(M W_j), given R sorted uniforms
+/// (`sorted_uniforms.size()` must be R). Output in ascending order. Uses `out` as scratch;
+/// the counts need a workspace of N size_t and N doubles (`counts`, `residuals`).
+template <weight_range W, index_range O>
+inline void residual_resample(const W& weights, std::span<const double> sorted_uniforms, O&& out_r,
+                              std::span<std::size_t> counts, std::span<double> residuals) {
+  using T = std::ranges::range_value_t<W>;
+  const auto w = std::span<const T>(detail::as_span(weights));
+  auto out = detail::as_span(out_r);
+  using I = std::ranges::range_value_t<O>;
+  const auto ws = detail::summarize_weights("residual_resample", w);
+  detail::check_index_type<I>("residual_resample", w.size());
+  if (counts.size() != w.size() || residuals.size() != w.size())
+    throw size_mismatch("residual_resample: counts and residuals must have " + std::to_string(w.size()) +
+                        " elements (got " + std::to_string(counts.size()) + " and " +
+                        std::to_string(residuals.size()) + ")");
+  const std::size_t m_count = out.size();
+  const std::size_t r = detail::residual_counts("residual_resample", w, m_count, ws, counts.data(), residuals.data());
+  if (sorted_uniforms.size() != r)
+    throw size_mismatch("residual_resample: needs " + std::to_string(r) + " sorted_uniforms (residual_draws), got " +
+                        std::to_string(sorted_uniforms.size()));
+  if (r > 0) inverse_cdf(std::span<const double>(residuals), sorted_uniforms, out.subspan(m_count - r));
+  // Merge in place, front to back: the write cursor never passes the unread residual draws
+  // (it stays <= M - R + draws read so far).
+  std::size_t rp = m_count - r, wp = 0;
+  for (std::size_t j = 0; j < w.size(); ++j) {
+    std::size_t c = counts[j];
+    while (rp < m_count && static_cast<std::size_t>(out[rp]) == j) {
+      ++rp;
+      ++c;
+    }
+    for (std::size_t q = 0; q < c; ++q) out[wp++] = static_cast<I>(j);
+  }
+}
+
+/// SSP resampling (Gerber, Chopin & Whiteley 2019, Alg. 3 as in particles' `ssp`): each j
+/// gets floor(M W_j) or floor(M W_j) + 1 copies, negatively associated, consistent. Needs
+/// N - 1 uniforms in [0, 1) (`uniforms.size()` must be N - 1; none when N = 1) and a
+/// workspace of N size_t counts and N doubles. Output in ascending order. O(N + M).
+template <weight_range W, index_range O>
+inline void ssp_resample(const W& weights, std::span<const double> uniforms, O&& out_r, std::span<std::size_t> counts,
+                         std::span<double> xi) {
+  using T = std::ranges::range_value_t<W>;
+  const auto w = std::span<const T>(detail::as_span(weights));
+  auto out = detail::as_span(out_r);
+  using I = std::ranges::range_value_t<O>;
+  const auto ws = detail::summarize_weights("ssp_resample", w);
+  detail::check_index_type<I>("ssp_resample", w.size());
+  const std::size_t n = w.size();
+  if (uniforms.size() != n - 1)
+    throw size_mismatch("ssp_resample: needs " + std::to_string(n - 1) + " uniforms, got " +
+                        std::to_string(uniforms.size()));
+  if (counts.size() != n || xi.size() != n)
+    throw size_mismatch("ssp_resample: counts and xi must have " + std::to_string(n) + " elements");
+  for (std::size_t i = 0; i < uniforms.size(); ++i) detail::check_unit<T>("ssp_resample", "uniforms", i, uniforms[i]);
+  const std::size_t m_count = out.size();
+  (void)detail::residual_counts("ssp_resample", w, m_count, ws, counts.data(), xi.data());
+  // Pair the two unresolved fractional parts i and j; move mass between them so one of
+  // them becomes 0 or 1 (resolved), keeping E[count] = M W exactly.
+  std::size_t i = 0, j = 1;
+  for (std::size_t k = 0; k + 1 < n; ++k) {
+    double delta_i = std::min(xi[j], 1.0 - xi[i]);  // increase i, decrease j
+    const double delta_j = std::min(xi[i], 1.0 - xi[j]);
+    const double sum = delta_i + delta_j;
+    const double pj = sum > 0.0 ? delta_i / sum : 0.0;
+    if (uniforms[k] < pj) {
+      std::swap(i, j);
+      delta_i = delta_j;
+    }
+    if (xi[j] < 1.0 - xi[i]) {  // j reaches 0
+      xi[i] += delta_i;
+      j = k + 2;
+    } else {  // i reaches 1: one more child
+      xi[j] -= delta_i;
+      ++counts[i];
+      i = k + 2;
+    }
+  }
+  // The survivor holds a fractional part of ~0 or ~1; hand it the missing child, if any.
+  std::size_t total = 0;
+  for (std::size_t q = 0; q < n; ++q) total += counts[q];
+  const std::size_t survivor = (n == 1) ? 0 : (i < n ? i : j);
+  while (total < m_count) {
+    // survivor should have positive weight; fall back to the last positive index otherwise
+    ++counts[w[survivor] > 0 ? survivor : ws.last];
+    ++total;
+  }
+  std::size_t wp = 0;
+  for (std::size_t q = 0; q < n && wp < m_count; ++q)
+    for (std::size_t c = 0; c < counts[q] && wp < m_count; ++c) out[wp++] = static_cast<I>(q);
+}
+
+/// Scalar twins of the count-based paths (the merge of the definition), bit-identical outputs.
+namespace scalar {
+template <weight_range W, index_range O>
+inline void systematic_resample(const W& weights, double u, O&& out) {
+  kernels::detail::systematic<false>(std::span<const std::ranges::range_value_t<W>>(kernels::detail::as_span(weights)),
+                                     u, kernels::detail::as_span(out));
+}
+template <weight_range W, index_range O>
+inline void stratified_resample(const W& weights, std::span<const double> uniforms, O&& out) {
+  kernels::detail::stratified<false>(std::span<const std::ranges::range_value_t<W>>(kernels::detail::as_span(weights)),
+                                     uniforms, kernels::detail::as_span(out));
+}
+template <weight_range W, index_range O>
+inline void inverse_cdf(const W& weights, std::span<const double> sorted_uniforms, O&& out) {
+  kernels::detail::inverse_cdf<false>(std::span<const std::ranges::range_value_t<W>>(kernels::detail::as_span(weights)),
+                                      sorted_uniforms, kernels::detail::as_span(out));
+}
+}  // namespace scalar
+
+// =================================================================== randomness
+
+/// A uniform double in [0, 1) with 53 random bits from any uniform_random_bit_generator.
+template <std::uniform_random_bit_generator G>
+[[nodiscard]] inline double uniform01(G& g) {
+  using U = typename G::result_type;
+  constexpr auto range = static_cast<std::uint64_t>(G::max() - G::min());
+  if constexpr (range == std::numeric_limits<std::uint64_t>::max()) {
+    return static_cast<double>((static_cast<std::uint64_t>(g() - G::min())) >> 11) * 0x1.0p-53;
+  } else if constexpr (range == 0xFFFFFFFFull) {
+    const std::uint64_t hi = static_cast<std::uint64_t>(static_cast<U>(g() - G::min())) >> 5;  // 27 bits
+    const std::uint64_t lo = static_cast<std::uint64_t>(static_cast<U>(g() - G::min())) >> 6;  // 26 bits
+    return static_cast<double>((hi << 26) | lo) * 0x1.0p-53;
+  } else {
+    // generate_canonical may return 1.0 (LWG 2524); keep the documented [0, 1).
+    const double u = std::generate_canonical<double, 53>(g);
+    return u < 1.0 ? u : 0x1.fffffffffffffp-1;
+  }
+}
+
+/// M sorted uniforms in (0, 1) in O(M), by exponential spacings (C&P sec. 9.4, particles'
+/// `uniform_spacings`): u_m = (E_0 + ... + E_m) / (E_0 + ... + E_M) with E iid Exp(1).
+template <std::uniform_random_bit_generator G>
+inline void uniform_spacings(G& g, std::span<double> out) {
+  double z = 0.0;
+  for (double& u : out) {
+    z += -std::log1p(-uniform01(g));  // 1 - U in (0, 1]: the log is finite
+    u = z;
+  }
+  const double total = z - std::log1p(-uniform01(g));
+  const double inv = 1.0 / total;
+  for (double& u : out) u = std::min(u * inv, 1.0);
+}
+
+/// Scheme tags for `resample`.
+struct multinomial_t {};
+struct stratified_t {};
+struct systematic_t {};
+struct residual_t {};
+struct ssp_t {};
+inline constexpr multinomial_t multinomial{};
+inline constexpr stratified_t stratified{};
+inline constexpr systematic_t systematic{};
+inline constexpr residual_t residual{};
+inline constexpr ssp_t ssp{};
+
+template <class S>
+concept resampling_scheme = std::same_as<S, multinomial_t> || std::same_as<S, stratified_t> ||
+    std::same_as<S, systematic_t> || std::same_as<S, residual_t> || std::same_as<S, ssp_t>;
+
+/// Reusable buffers for `resample`: grown on first use (the only allocation), reused after.
+struct resample_workspace {
+  std::vector<double> weights;
+  std::vector<double> uniforms;
+  std::vector<double> residuals;
+  std::vector<std::size_t> counts;
+};
+
+namespace detail {
+// w_j = exp(lw_j - max lw) into a double buffer; the pure functions normalise by the sum.
+template <class T>
+inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
+  (void)checked_lse<native_ops<T>, T>("resample", lw);  // validates: NaN, +inf, all -inf
+  const T m = kernels::detail::max<native_ops<T>>(lw);
+  out.resize(lw.size());
+  using Ops = native_ops<T>;
+  constexpr std::size_t w = Ops::width;
+  const auto vm = Ops::set1(m);
+  std::size_t i = 0;
+  T tmp[max_lanes];
+  for (; i + w <= lw.size(); i += w) {
+    Ops::store(tmp, exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm)));
+    for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
+  }
+  using S = ops<T, isa_scalar>;
+  for (; i < lw.size(); ++i) out[i] = static_cast<double>(exp_reg<S>(lw[i] - m));
+}
+}  // namespace detail
+
+/// Resample M = out.size() indices (ascending) from N un-normalised LOG-weights with the
+/// given scheme, drawing uniforms from `g`. Allocation only when `ws` grows.
+/// Example: kernels::resample(kernels::systematic, log_w, std::span(ancestors), rng, ws);
+template <resampling_scheme Scheme, weight_range L, index_range O, std::uniform_random_bit_generator G>
+inline void resample(Scheme, const L& log_weights, O&& out_r, G& g, resample_workspace& ws) {
+  using T = std::ranges::range_value_t<L>;
+  const auto lw = std::span<const T>(detail::as_span(log_weights));
+  auto out = detail::as_span(out_r);
+  detail::exp_shifted<T>(lw, ws.weights);
+  const std::span<const double> w(ws.weights);
+  const std::size_t m = out.size();
+  if constexpr (std::same_as<Scheme, systematic_t>) {
+    systematic_resample(w, uniform01(g), out);
+  } else if constexpr (std::same_as<Scheme, stratified_t>) {
+    ws.uniforms.resize(m);
+    for (double& u : ws.uniforms) u = uniform01(g);
+    stratified_resample(w, std::span<const double>(ws.uniforms), out);
+  } else if constexpr (std::same_as<Scheme, multinomial_t>) {
+    ws.uniforms.resize(m);
+    uniform_spacings(g, std::span<double>(ws.uniforms));
+    inverse_cdf(w, std::span<const double>(ws.uniforms), out);
+  } else if constexpr (std::same_as<Scheme, residual_t>) {
+    ws.counts.resize(w.size());
+    ws.residuals.resize(w.size());
+    ws.uniforms.resize(residual_draws(w, m));
+    uniform_spacings(g, std::span<double>(ws.uniforms));
+    residual_resample(w, std::span<const double>(ws.uniforms), out, std::span<std::size_t>(ws.counts),
+                      std::span<double>(ws.residuals));
+  } else {
+    ws.counts.resize(w.size());
+    ws.residuals.resize(w.size());
+    ws.uniforms.resize(w.size() - 1);
+    for (double& u : ws.uniforms) u = uniform01(g);
+    ssp_resample(w, std::span<const double>(ws.uniforms), out, std::span<std::size_t>(ws.counts),
+                 std::span<double>(ws.residuals));
+  }
+}
+
+/// As above with a temporary workspace (allocates on every call).
+template <resampling_scheme Scheme, weight_range L, index_range O, std::uniform_random_bit_generator G>
+inline void resample(Scheme scheme, const L& log_weights, O&& out, G& g) {
+  resample_workspace ws;
+  resample(scheme, log_weights, std::forward<O>(out), g, ws);
+}
+
+}  // namespace kernels
+TTSCALE_END_NAMESPACE
