@@ -24,6 +24,9 @@
 //    verifier_failure naming the strategy and the items, with the original
 //    exception nested and the accounting up to and including the failed call.
 //  - a NaN or infinite score becomes invalid_score naming the item.
+//  - an optional search_trace (record_to) sees every generated node, every
+//    score and the strategy's keep/prune decisions (mark); without one each
+//    hook is a single pointer test per round.
 #pragma once
 
 #include <ttscale/accounting.hpp>
@@ -36,6 +39,7 @@
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
 
@@ -112,6 +116,28 @@ class search_context {
     return spent_;
   }
 
+  /// Records this search into `trace` from now on (nullptr: no tracing, the
+  /// default; each hook then costs one pointer test per round). The trace
+  /// starts over with this search's root.
+  void record_to(search_trace* trace) {
+    trace_ = trace;
+    if (trace_) trace_->begin(name_, tree_, root_);
+  }
+  /// Records a strategy's decision about nodes in the trace, if any.
+  void mark(std::span<const trajectory> nodes, trace_status status) {
+    if (trace_) trace_->mark(nodes, status);
+  }
+  void mark(const trajectory& node, trace_status status) {
+    if (trace_) trace_->mark(node, status);
+  }
+
+  /// Charges work done outside extend/score (a strategy that runs the
+  /// generator on its own threads, e.g. first-finish search); wall_time is ignored.
+  void charge(accounting work) {
+    work.wall_time = {};
+    spent_ += work;
+  }
+
   /// Throws invalid_argument "<strategy>: <message>".
   [[noreturn]] void fail_argument(const std::string& message) const { throw invalid_argument(name_ + ": " + message); }
 
@@ -178,6 +204,7 @@ class search_context {
     std::vector<trajectory> children;
     children.reserve(plan.items);
     for (std::size_t i = 0; i < plan.items; ++i) children.push_back(tree_->append(prefixes[i].id(), std::move(out[i])));
+    if (trace_) trace_->generated(children);
     return children;
   }
 
@@ -190,6 +217,7 @@ class search_context {
       prm.score_steps(part, out);
     });
     for (std::size_t i = 0; i < scores.size(); ++i) tree_->set_score(nodes[i].id(), scores[i]);
+    if (trace_) trace_->scored(nodes, scores);
     return scores;
   }
 
@@ -208,6 +236,11 @@ class search_context {
   search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy, stop_reason why) {
     search_result<Answer> r;
     selection<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
+    if (trace_) {
+      for (const candidate<Answer>& c : candidates)
+        if (c.finished()) trace_->mark(c.path, trace_status::finished);
+      if (chosen.index) trace_->mark_chosen(candidates[*chosen.index].path);
+    }
     r.tree = tree_;
     r.candidates = std::move(candidates);
     r.chosen_index = chosen.index;
@@ -294,6 +327,7 @@ class search_context {
   std::shared_ptr<trajectory_tree> tree_;
   trajectory root_;
   accounting spent_;
+  search_trace* trace_ = nullptr;
 };
 
 TTSCALE_END_NAMESPACE
