@@ -1,0 +1,110 @@
+// ttscale/strategies/detail/particle_resampling.hpp: the resampling step of
+// the particle methods, on top of kernels::resample.
+//
+// Three things the kernel (a pure function of weights and uniforms returning
+// ancestors in ascending order) does not do and the particle methods need:
+//  - slot keeping: the kernel's ancestor multiset is assigned to slots so that
+//    every ancestor with at least one offspring keeps its own slot (its first
+//    copy stays where it is) and only the extra copies move into the slots of
+//    particles that died. A real engine keeps one KV-cache sequence per slot,
+//    so a surviving particle then never moves. The multiset of ancestors is
+//    exactly the kernel's.
+//  - conditional resampling (particle Gibbs, Andrieu, Doucet & Holenstein 2010,
+//    sec. 4.3): one slot (the reference) is not an output; the other M = n - 1
+//    slots draw their ancestors from all n particles, reference included.
+//  - ancestor sampling (Lindsten, Jordan & Schon 2014, eq. 9): the reference's
+//    ancestor is drawn among the particles with probability proportional to
+//    w_i * p(x*_t | x_i); see particle_gibbs.hpp for the transition term.
+// Complexity O(n) per resampling; buffers are reused (no allocation once warm).
+#pragma once
+
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/kernels/ess.hpp>
+#include <ttscale/kernels/resample.hpp>
+#include <ttscale/random.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace detail {
+
+struct particle_resampler {
+  kernels::resample_workspace workspace;
+  std::vector<std::uint32_t> drawn;     // the kernel's ancestors, ascending
+  std::vector<std::uint32_t> counts;    // offspring per particle
+  std::vector<std::uint32_t> ancestors; // by output position (slot-kept)
+
+  /// Resamples `outputs.size()` positions from `log_weights` (n entries) with
+  /// `scheme`; ancestors[p] for p in outputs gets the ancestor of position p,
+  /// other positions keep themselves. Returns the number of distinct ancestors.
+  template <kernels::resampling_scheme Scheme>
+  std::size_t resample(Scheme scheme, std::span<const double> log_weights, std::span<const std::uint32_t> outputs,
+                       random_engine& rng) {
+    const std::size_t n = log_weights.size();
+    drawn.resize(outputs.size());
+    if (!outputs.empty()) kernels::resample(scheme, log_weights, std::span<std::uint32_t>(drawn), rng, workspace);
+    return keep_slots(n, outputs);
+  }
+
+  /// Assigns `drawn` (any order) to `outputs`, keeping survivors in place.
+  std::size_t keep_slots(std::size_t n, std::span<const std::uint32_t> outputs) {
+    counts.assign(n, 0);
+    for (std::uint32_t a : drawn) ++counts[a];
+    std::size_t distinct = 0;
+    for (std::uint32_t c : counts) distinct += c > 0;
+    ancestors.resize(n);
+    for (std::size_t p = 0; p < n; ++p) ancestors[p] = static_cast<std::uint32_t>(p);
+    // First pass: an output position whose own particle has offspring keeps it.
+    // Positions that are not outputs (the reference) keep themselves but do not
+    // consume a copy. Second pass: the remaining copies fill the freed positions.
+    std::vector<std::uint32_t>& freed = scratch_;
+    freed.clear();
+    for (std::uint32_t p : outputs) {
+      if (counts[p] > 0) {
+        --counts[p];
+      } else {
+        freed.push_back(p);
+      }
+    }
+    std::size_t next = 0;
+    for (std::uint32_t a = 0; a < n && next < freed.size(); ++a)
+      for (; counts[a] > 0 && next < freed.size(); --counts[a]) ancestors[freed[next++]] = a;
+    return distinct;
+  }
+
+ private:
+  std::vector<std::uint32_t> scratch_;
+};
+
+/// Draws one index i with probability proportional to exp(log_weights[i]) among
+/// the indices where `eligible(i)`; -inf entries never win. Returns n if none
+/// has positive weight. One uniform from `rng`.
+template <class Eligible>
+std::size_t sample_one(std::span<const double> log_weights, Eligible eligible, random_engine& rng) {
+  double hi = -std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < log_weights.size(); ++i)
+    if (eligible(i)) hi = std::max(hi, log_weights[i]);
+  const double u = rng.uniform();
+  if (hi == -std::numeric_limits<double>::infinity()) return log_weights.size();
+  double total = 0.0;
+  for (std::size_t i = 0; i < log_weights.size(); ++i)
+    if (eligible(i)) total += std::exp(log_weights[i] - hi);
+  double target = u * total, acc = 0.0;
+  std::size_t last = log_weights.size();
+  for (std::size_t i = 0; i < log_weights.size(); ++i) {
+    if (!eligible(i) || log_weights[i] == -std::numeric_limits<double>::infinity()) continue;
+    acc += std::exp(log_weights[i] - hi);
+    last = i;
+    if (target < acc) return i;
+  }
+  return last;  // round-off: the last eligible index of positive weight
+}
+
+}  // namespace detail
+TTSCALE_END_NAMESPACE

@@ -1,0 +1,391 @@
+// ttscale/strategies/detail/particle_system.hpp: one sweep of a particle
+// filter, shared by particle_filter, entropic_particle_filter and
+// particle_gibbs (a conditional sweep with a reference trajectory), and the
+// packaging of the particles into candidates.
+//
+// A sweep, round t = 0, 1, ... (Puri et al. 2025, Alg. 1; conditional version:
+// Andrieu, Doucet & Holenstein 2010, sec. 4.3):
+//   x_i <- ctx.extend(gen, unfinished x_i)          one batched call, stream (slot, t)
+//   [look-ahead: k more steps from each x_i, kept out of the population]
+//   r_i <- ctx.score_steps(prm, x_i or successor)   one batched call
+//   lw_i += weight(r_i)                             finished competing particles too
+//   stop if nothing is unfinished or t is the last round (no final resampling)
+//   T <- temperature(t, ESS(lw)/n)
+//   if trigger(ESS(lw / T), n):  a ~ resample(scheme, lw / T), slot-kept; lw <- 0
+// The random stream of the resampling at round t is ctx.engine({particle_stream,
+// sweep << 32 | t}); generation uses ({slot | sweep << 32}, t | lookahead << 32).
+// So the result never depends on batch size or thread count.
+// Cost per round, model excluded: O(n) (two ESS passes, one resampling, one
+// slot-keeping pass); no allocation once the buffers are warm, except the
+// ancestors recorded in particle_round and what search_context allocates.
+#pragma once
+
+#include <ttscale/answer.hpp>
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/kernels/ess.hpp>
+#include <ttscale/kernels/resample.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/result.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/strategies/detail/particle_resampling.hpp>
+#include <ttscale/strategies/detail/particle_weights.hpp>
+#include <ttscale/trajectory.hpp>
+#include <ttscale/verifier.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+/// What one round of a particle method did (for tests, plots and diagnostics).
+struct particle_round {
+  std::size_t sweep = 0;          ///< particle Gibbs sweep (0 for the filters)
+  std::size_t round = 0;          ///< t, from 0
+  std::size_t competing = 0;      ///< particles taking part in resampling
+  double ess = 0.0;               ///< ESS of the tempered weights lw / T, in [1, competing]
+  double ess_untempered = 0.0;    ///< ESS of lw (what the entropic temperature reads)
+  double temperature = 1.0;       ///< T used this round
+  bool all_zero = false;          ///< every weight was 0: uniform fallback used
+  bool resampled = false;
+  std::size_t distinct_ancestors = 0;  ///< distinct particles with offspring (if resampled)
+  /// ancestors[slot] = the slot whose particle this slot now continues (if
+  /// resampled; the identity for particles that did not take part).
+  std::vector<std::uint32_t> ancestors;
+  /// particle Gibbs: the slot the reference's ancestor was drawn from (ancestor sampling).
+  std::optional<std::uint32_t> reference_ancestor;
+};
+
+/// A search_result with the particle methods' per-round record.
+template <class Answer>
+struct particle_search_result : search_result<Answer> {
+  std::vector<particle_round> rounds;
+};
+
+namespace detail {
+
+/// Stream tag of the particle methods' own randomness (resampling, reference choice).
+inline constexpr std::uint64_t particle_stream = 0x7061727469636c65ULL;  // "particle"
+
+struct particle_state {
+  std::vector<trajectory> paths;     ///< by slot
+  std::vector<double> log_weights;   ///< accumulated since the last resampling (untempered)
+  std::vector<double> rewards;       ///< reward of the last weighting, NaN if none
+  double temperature = 1.0;          ///< the last temperature, used to normalise at the end
+
+  void reset(trajectory root, std::size_t n) {
+    paths.assign(n, root);
+    log_weights.assign(n, 0.0);
+    rewards.assign(n, std::numeric_limits<double>::quiet_NaN());
+    temperature = 1.0;
+  }
+};
+
+/// The reference trajectory of a conditional sweep (particle Gibbs).
+struct particle_reference {
+  std::vector<trajectory> nodes;  ///< nodes[d] = the reference after d + 1 steps
+  /// state_of(path) -> key: the reference may move to an ancestor whose key
+  /// equals its own (ancestor sampling); returns nothing to disable it.
+  std::uint64_t (*state_of)(const trajectory&) = nullptr;
+};
+
+/// What a sweep needs besides the particles: the policies and the shape.
+template <class Weight, class Scheme, class Trigger, class Finished, class Temperature>
+struct sweep_plan {
+  const Weight& weight;
+  Scheme scheme;
+  const Trigger& trigger;
+  const Temperature& temperature;  ///< temperature(round, ess_fraction) -> T
+  std::size_t max_steps;
+  std::size_t look_ahead = 0;
+  std::size_t sweep = 0;
+};
+
+template <class Temperature>
+double checked_temperature(const Temperature& temperature, std::size_t round, double ess_fraction,
+                           const std::string& who) {
+  const double t = temperature(round, ess_fraction);
+  if (!(t > 0.0) || !std::isfinite(t))
+    throw invalid_argument(who + ": temperature at round " + std::to_string(round) + " is " + std::to_string(t) +
+                           " (must be finite and > 0)");
+  return t;
+}
+
+/// lw / T into `out`; all -inf becomes uniform (returns true then).
+inline bool tempered_log_weights(std::span<const double> lw, double temperature, std::vector<double>& out) {
+  out.resize(lw.size());
+  bool any = false;
+  const double inv = 1.0 / temperature;
+  for (std::size_t i = 0; i < lw.size(); ++i) {
+    out[i] = lw[i] * inv;
+    any |= out[i] > -std::numeric_limits<double>::infinity();
+  }
+  if (!any) out.assign(lw.size(), 0.0);
+  return !any;
+}
+
+/// Runs one sweep on `st` (already reset at the root). Returns the budget
+/// limit that stopped it, if any.
+template <budget_policy B, generator G, class V, class Weight, class Scheme, class Trigger, class Finished,
+          class Temperature>
+std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& st,
+                                              const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan,
+                                              const particle_reference* ref, std::vector<particle_round>& rounds) {
+  const std::size_t n = st.paths.size();
+  const std::uint64_t sweep_bits = static_cast<std::uint64_t>(plan.sweep) << 32;
+  particle_resampler resampler;
+  std::vector<std::uint32_t> live, competing, outputs;
+  std::vector<trajectory> prefixes, weigh_nodes, to_score, old_paths;
+  std::vector<stream_key> keys;
+  std::vector<double> lw_competing, tempered, old_rewards;
+  std::vector<std::size_t> weigh_slot;
+  trajectory ref_child;
+
+  for (std::size_t t = 0; t < plan.max_steps; ++t) {
+    live.clear();
+    for (std::uint32_t s = 0; s < n; ++s)
+      if (!st.paths[s].finished() && !(ref && s == 0)) live.push_back(s);
+    const bool ref_active = ref && !st.paths[0].finished() && t < ref->nodes.size();
+    if (live.empty() && !ref_active) return std::nullopt;
+    if (auto why = ctx.stop_check()) return why;
+
+    // Propagate: one batched generator call for every unfinished free particle.
+    prefixes.clear();
+    keys.clear();
+    for (std::uint32_t s : live) {
+      prefixes.push_back(st.paths[s]);
+      keys.push_back({s | sweep_bits, t});
+    }
+    const std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
+    for (std::size_t j = 0; j < children.size(); ++j) st.paths[live[j]] = children[j];
+    if (children.size() < live.size()) return stop_reason::generator_call_limit;
+
+    // The reference's step t is given: reuse its node, or graft the step onto
+    // the ancestor that ancestor sampling chose (a new node, to be scored).
+    bool score_ref = false;
+    if (ref_active) {
+      const trajectory expected_parent = t == 0 ? ctx.root() : ref->nodes[t - 1];
+      if (st.paths[0] == expected_parent) {
+        ref_child = ref->nodes[t];
+      } else {
+        ref_child = ctx.tree().append(st.paths[0].id(), ref->nodes[t].last_step());
+      }
+      st.paths[0] = ref_child;
+      score_ref = Weight::uses_reward && std::isnan(ref_child.step_score());
+    }
+
+    // Look-ahead modulation: weigh each particle by a successor k steps ahead.
+    weigh_nodes.assign(children.begin(), children.end());
+    weigh_slot.assign(live.begin(), live.end());
+    for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
+      prefixes.clear();
+      keys.clear();
+      std::vector<std::size_t> which;
+      for (std::size_t j = 0; j < weigh_nodes.size(); ++j)
+        if (!weigh_nodes[j].finished()) {
+          prefixes.push_back(weigh_nodes[j]);
+          keys.push_back({weigh_slot[j] | sweep_bits, t | (static_cast<std::uint64_t>(la) << 32)});
+          which.push_back(j);
+        }
+      if (prefixes.empty()) break;
+      const std::vector<trajectory> ahead = ctx.extend(gen, prefixes, keys);
+      if (ahead.size() < prefixes.size()) return stop_reason::generator_call_limit;
+      for (std::size_t q = 0; q < ahead.size(); ++q) weigh_nodes[which[q]] = ahead[q];
+    }
+
+    // Weigh: one batched PRM call.
+    std::vector<double> scores(weigh_nodes.size() + (score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
+    if constexpr (Weight::uses_reward) {
+      to_score.assign(weigh_nodes.begin(), weigh_nodes.end());
+      if (score_ref) to_score.push_back(ref_child);
+      scores = ctx.score_steps(*prm, to_score);
+      if (scores.size() < to_score.size()) return stop_reason::verifier_call_limit;
+    }
+    for (std::size_t j = 0; j < weigh_nodes.size(); ++j) {
+      const std::size_t s = weigh_slot[j];
+      st.log_weights[s] += plan.weight.log_weight(scores[j], weigh_nodes[j]);
+      st.rewards[s] = scores[j];
+    }
+    if (ref_active) {
+      const double r = score_ref ? scores.back() : ref_child.step_score();
+      st.log_weights[0] += plan.weight.log_weight(r, ref_child);
+      st.rewards[0] = r;
+    }
+    if constexpr (Finished::competes) {
+      // Finished particles compete with their final step's weight, every round
+      // (`live` is ascending, so one merge finds the slots not weighed above).
+      std::size_t j = 0;
+      for (std::uint32_t s = 0; s < n; ++s) {
+        const bool in_live = j < live.size() && live[j] == s;
+        j += in_live;
+        if (!in_live && !(ref_active && s == 0) && st.paths[s].finished())
+          st.log_weights[s] += plan.weight.log_weight(st.rewards[s], st.paths[s]);
+      }
+    }
+
+    bool any_unfinished = false;
+    for (const trajectory& p : st.paths) any_unfinished |= !p.finished();
+    if (!any_unfinished || t + 1 == plan.max_steps) break;
+
+    // Resample (Alg. 1, "resample with softmax weights"), if the trigger fires.
+    competing.clear();
+    for (std::uint32_t s = 0; s < n; ++s)
+      if (Finished::competes || !st.paths[s].finished()) competing.push_back(s);
+    if (competing.empty()) continue;
+    lw_competing.resize(competing.size());
+    for (std::size_t k = 0; k < competing.size(); ++k) lw_competing[k] = st.log_weights[competing[k]];
+    particle_round rec;
+    rec.sweep = plan.sweep;
+    rec.round = t;
+    rec.competing = competing.size();
+    rec.all_zero = tempered_log_weights(lw_competing, 1.0, tempered);
+    rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(tempered));
+    rec.temperature = checked_temperature(plan.temperature, t, rec.ess_untempered / static_cast<double>(competing.size()),
+                                          ctx.name());
+    st.temperature = rec.temperature;
+    tempered_log_weights(lw_competing, rec.temperature, tempered);
+    rec.ess = kernels::effective_sample_size(std::span<const double>(tempered));
+    rec.resampled = plan.trigger(rec.ess, competing.size());
+    if (rec.resampled) {
+      // Conditional resampling keeps the reference (slot 0, competing index 0).
+      const bool conditional = ref && !competing.empty() && competing.front() == 0;
+      outputs.clear();
+      for (std::uint32_t k = conditional ? 1 : 0; k < competing.size(); ++k) outputs.push_back(k);
+      random_engine rng = ctx.engine({particle_stream, sweep_bits | t});
+      rec.distinct_ancestors = resampler.resample(plan.scheme, tempered, outputs, rng);
+      old_paths.assign(st.paths.begin(), st.paths.end());
+      old_rewards.assign(st.rewards.begin(), st.rewards.end());
+      if (conditional && ref->state_of) {
+        // Ancestor sampling (Lindsten et al. 2014, eq. 9) with the transition
+        // term 1[state(x_i) = state(x*)]: paths of the same state continue
+        // the reference's next step with the same probability.
+        const std::uint64_t key = ref->state_of(old_paths[0]);
+        const std::size_t a = sample_one(
+            tempered, [&](std::size_t k) { return ref->state_of(old_paths[competing[k]]) == key; }, rng);
+        if (a < competing.size()) {
+          resampler.ancestors[0] = static_cast<std::uint32_t>(a);
+          rec.reference_ancestor = competing[a];
+        }
+      }
+      rec.ancestors.resize(n);
+      for (std::uint32_t s = 0; s < n; ++s) rec.ancestors[s] = s;
+      for (std::size_t k = 0; k < competing.size(); ++k) {
+        const std::uint32_t from = competing[resampler.ancestors[k]];
+        rec.ancestors[competing[k]] = from;
+        st.paths[competing[k]] = old_paths[from];
+        st.rewards[competing[k]] = old_rewards[from];
+        st.log_weights[competing[k]] = 0.0;
+      }
+    }
+    rounds.push_back(std::move(rec));
+  }
+  return std::nullopt;
+}
+
+/// Normalised weights softmax(lw / T) of every slot (uniform if all are 0).
+inline std::vector<double> normalised_weights(const particle_state& st) {
+  std::vector<double> w;
+  tempered_log_weights(st.log_weights, st.temperature, w);
+  double hi = -std::numeric_limits<double>::infinity();
+  for (double x : w) hi = std::max(hi, x);
+  double sum = 0.0;
+  for (double& x : w) sum += (x = std::exp(x - hi));
+  for (double& x : w) x /= sum;
+  return w;
+}
+
+/// Appends one candidate per slot: the path, its answer if finished, and the
+/// score the policy asks for (normalised weight times `weight_share`, or reward).
+template <answer_extractor Extract, class Score>
+void append_particle_candidates(const particle_state& st, const Extract& extract, Score, double weight_share,
+                                std::vector<candidate<answer_of<Extract>>>& out) {
+  const std::vector<double> w = normalised_weights(st);
+  for (std::size_t s = 0; s < st.paths.size(); ++s) {
+    candidate<answer_of<Extract>> c;
+    c.path = st.paths[s];
+    if (c.path.finished()) c.answer = extract(c.path);
+    if constexpr (std::same_as<Score, particle_score::reward_t>) {
+      c.score = st.rewards[s];
+    } else {
+      c.score = w[s] * weight_share;
+    }
+    out.push_back(std::move(c));
+  }
+}
+
+/// The stop reason of a finished search: the budget's, else depth_limit when
+/// nothing finished, else completed.
+template <class Answer>
+stop_reason particle_stop_reason(std::optional<stop_reason> budget_stop,
+                                 const std::vector<candidate<Answer>>& candidates) {
+  if (budget_stop) return *budget_stop;
+  for (const auto& c : candidates)
+    if (c.finished()) return stop_reason::completed;
+  return stop_reason::depth_limit;
+}
+
+/// Checks the options every particle method shares; throws invalid_argument
+/// "<strategy>: options.<field> ..." naming the bad value.
+template <budget_policy B, class Weight, class Trigger>
+void validate_particle_options(const search_context<B>& ctx, std::size_t n, std::size_t max_steps,
+                               const Weight& weight, const Trigger& trigger) {
+  if (n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
+  if (n > std::numeric_limits<std::uint32_t>::max())
+    ctx.fail_argument("options.n must be below 2^32 (got " + std::to_string(n) + ")");
+  if (max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+  if constexpr (requires { trigger.fraction; }) {
+    if (!(trigger.fraction >= 0.0 && trigger.fraction <= 1.0))
+      ctx.fail_argument("options.resample_when.fraction must be in [0, 1] (got " + std::to_string(trigger.fraction) +
+                        ")");
+  }
+  if constexpr (requires { weight.epsilon; }) {
+    if (!(weight.epsilon > 0.0 && weight.epsilon < 0.5))
+      ctx.fail_argument("options.weight.epsilon must be in (0, 0.5) (got " + std::to_string(weight.epsilon) + ")");
+  }
+}
+
+template <budget_policy B>
+void validate_temperature(const search_context<B>& ctx, const linear_temperature& t) {
+  if (!(t.start > 0.0 && std::isfinite(t.start) && t.end > 0.0 && std::isfinite(t.end)))
+    ctx.fail_argument("options.temperature must have finite start and end > 0 (got " + std::to_string(t.start) +
+                      " -> " + std::to_string(t.end) + ")");
+}
+
+/// The body of particle_filter and entropic_particle_filter: admit n
+/// particles, run one sweep, package the particles as candidates, select.
+template <budget_policy B, generator G, class V, class Weight, class Scheme, class Trigger, class Finished,
+          class Temperature, answer_extractor Extract, class Score, class Select>
+particle_search_result<answer_of<Extract>> filter_and_select(
+    search_context<B>& ctx, G& gen, V* prm, std::size_t n,
+    const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan, const Extract& extract, Score score,
+    const Select& selection) {
+  std::optional<stop_reason> stopped;
+  const std::size_t admitted = ctx.admit_samples(n, &stopped);
+  particle_state st;
+  st.reset(ctx.root(), admitted);
+  std::vector<particle_round> rounds;
+  if (admitted > 0) {
+    const std::optional<stop_reason> why = run_particle_sweep(ctx, gen, prm, st, plan, nullptr, rounds);
+    if (!stopped) stopped = why;
+  }
+  std::vector<candidate<answer_of<Extract>>> candidates;
+  if (admitted > 0) append_particle_candidates(st, extract, score, 1.0, candidates);
+  const stop_reason why = particle_stop_reason(stopped, candidates);
+  particle_search_result<answer_of<Extract>> r;
+  static_cast<search_result<answer_of<Extract>>&>(r) = ctx.finish(std::move(candidates), selection, why);
+  r.rounds = std::move(rounds);
+  return r;
+}
+
+}  // namespace detail
+TTSCALE_END_NAMESPACE

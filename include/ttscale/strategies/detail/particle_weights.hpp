@@ -1,0 +1,183 @@
+// ttscale/strategies/detail/particle_weights.hpp: the policies shared by the
+// particle methods (particle_filter, entropic_particle_filter, particle_gibbs):
+// where a particle's incremental log-weight comes from, when to resample, what
+// a finished particle does, how a particle's candidate score is reported, and
+// the temperature schedules. Users reach these names through the strategy
+// headers; they live here so that the three strategies share one definition.
+//
+// Weight sources turn the newest PRM score r of a particle (and its newest
+// node) into an incremental log-weight, which is added to the particle's
+// log-weight until the next resampling resets it (eq. of the bootstrap filter,
+// Chopin & Papaspiliopoulos 2020, sec. 10.3: w_t = w_{t-1} G_t). Resampling
+// uses softmax(log-weight / T):
+//  - weight_from::logit_reward   log(r / (1 - r)): the published code of Puri
+//    et al. 2025 (its_hub, `_inv_sigmoid`), i.e. softmax(logit(r) / T).
+//    r must be in [0, 1]. r = 0 gives -inf, a weight of exactly 0. r close to
+//    1 would give +inf, so r is clamped to at most 1 - epsilon (epsilon = 1e-7
+//    as the published code, which also clamps r below at 1e-7; we keep r = 0
+//    an exact zero weight instead).
+//  - weight_from::log_reward     log(r), r >= 0 (r = 0: weight 0): the PRM
+//    score read as a likelihood, the state-space-model view (Puri et al. 2025,
+//    sec. 3, eq. 2).
+//  - weight_from::reward         r itself, any finite r: softmax(r / T).
+//  - weight_from::step_confidence / path_confidence: the generator's own mean
+//    per-token log-probability of the newest step / of the whole trajectory
+//    (0 for a step without tokens); needs no reward model.
+// A score outside a source's domain (e.g. 1.5 for logit_reward) raises
+// invalid_score naming it; NaN/inf scores are rejected before (search_context).
+// If every competing particle has weight 0 (all -inf), the particle methods
+// fall back to uniform weights for that resampling (documented; counted in
+// particle_round::all_zero) instead of producing NaN weights.
+#pragma once
+
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/trajectory.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+TTSCALE_BEGIN_NAMESPACE
+
+/// A weight source: `log_weight(reward, newest node)` -> incremental
+/// log-weight (finite or -inf); `uses_reward` says whether the PRM is called.
+template <class W>
+concept particle_weight_source = requires(const W& w, double reward, const trajectory& t) {
+  { w.log_weight(reward, t) } -> std::convertible_to<double>;
+  { W::uses_reward } -> std::convertible_to<bool>;
+};
+
+namespace weight_from {
+namespace detail {
+inline void require_unit(double r, const char* who) {
+  if (!(r >= 0.0 && r <= 1.0))
+    throw invalid_score(std::string("weight_from::") + who + ": reward " + std::to_string(r) +
+                        " is outside [0, 1]");
+}
+inline double mean_logprob(double logprob, std::uint64_t tokens, const char* who) {
+  if (!std::isfinite(logprob))
+    throw invalid_score(std::string("weight_from::") + who + ": log-probability " + std::to_string(logprob) +
+                        " is not finite");
+  return tokens == 0 ? 0.0 : logprob / static_cast<double>(tokens);
+}
+}  // namespace detail
+
+/// log(r / (1 - r)) with r clamped to at most 1 - epsilon (see the header comment).
+struct logit_reward_t {
+  static constexpr bool uses_reward = true;
+  double epsilon = 1e-7;
+  [[nodiscard]] double log_weight(double r, const trajectory&) const {
+    detail::require_unit(r, "logit_reward");
+    if (r == 0.0) return -std::numeric_limits<double>::infinity();
+    const double c = std::min(r, 1.0 - epsilon);
+    return std::log(c) - std::log1p(-c);
+  }
+};
+/// log(r), r >= 0.
+struct log_reward_t {
+  static constexpr bool uses_reward = true;
+  [[nodiscard]] double log_weight(double r, const trajectory&) const {
+    if (!(r >= 0.0)) throw invalid_score("weight_from::log_reward: reward " + std::to_string(r) + " is negative");
+    return std::log(r);  // log(0) = -inf: weight 0
+  }
+};
+/// The reward itself as the log-weight.
+struct reward_t {
+  static constexpr bool uses_reward = true;
+  [[nodiscard]] double log_weight(double r, const trajectory&) const { return r; }
+};
+/// Mean per-token log-probability of the newest step.
+struct step_confidence_t {
+  static constexpr bool uses_reward = false;
+  [[nodiscard]] double log_weight(double, const trajectory& t) const {
+    return detail::mean_logprob(t.last_step().logprob, t.last_step().tokens, "step_confidence");
+  }
+};
+/// Mean per-token log-probability of the whole trajectory.
+struct path_confidence_t {
+  static constexpr bool uses_reward = false;
+  [[nodiscard]] double log_weight(double, const trajectory& t) const {
+    return detail::mean_logprob(t.logprob(), t.tokens(), "path_confidence");
+  }
+};
+inline constexpr logit_reward_t logit_reward{};
+inline constexpr log_reward_t log_reward{};
+inline constexpr reward_t reward{};
+inline constexpr step_confidence_t step_confidence{};
+inline constexpr path_confidence_t path_confidence{};
+}  // namespace weight_from
+
+/// When to resample: `operator()(ess, n)` is true to resample this round.
+template <class T>
+concept resample_trigger = requires(const T& t, double ess, std::size_t n) {
+  { t(ess, n) } -> std::convertible_to<bool>;
+};
+
+namespace resample_when {
+/// Every round (Puri et al. 2025, Alg. 1).
+struct every_round_t {
+  bool operator()(double, std::size_t) const noexcept { return true; }
+};
+/// When ESS < fraction * N (adaptive resampling, Chopin & Papaspiliopoulos
+/// 2020, sec. 10.2); incremental log-weights accumulate until then.
+struct ess_below {
+  double fraction = 0.5;
+  bool operator()(double ess, std::size_t n) const noexcept { return ess < fraction * static_cast<double>(n); }
+};
+inline constexpr every_round_t every_round{};
+}  // namespace resample_when
+
+namespace finished_particles {
+/// Finished particles keep competing: each round they are re-weighted with
+/// their final step's weight and may be duplicated or dropped by resampling
+/// (the published code of Puri et al. 2025). The population stays N.
+struct compete_t {
+  static constexpr bool competes = true;
+};
+/// Finished particles stay fixed: they leave the population with their weight
+/// at finishing and are never resampled away; resampling runs over the
+/// unfinished particles only.
+struct stay_fixed_t {
+  static constexpr bool competes = false;
+};
+inline constexpr compete_t compete{};
+inline constexpr stay_fixed_t stay_fixed{};
+}  // namespace finished_particles
+
+template <class F>
+concept finished_particle_policy = requires { { F::competes } -> std::convertible_to<bool>; };
+
+namespace particle_score {
+/// candidate.score = the particle's normalised weight softmax(log-weight / T)
+/// at the end (weights sum to 1 over the candidates; for particle Gibbs over
+/// all sweeps): select::weighted_majority then sums the particle estimate of
+/// each answer's posterior probability.
+struct weight_t {};
+/// candidate.score = the PRM score of the particle's newest step.
+struct reward_t {};
+inline constexpr weight_t weight{};
+inline constexpr reward_t reward{};
+}  // namespace particle_score
+
+template <class S>
+concept particle_score_policy = std::same_as<S, particle_score::weight_t> || std::same_as<S, particle_score::reward_t>;
+
+/// Resampling temperature T_t, linear in the round t = 0 .. horizon - 1 from
+/// `start` to `end` (constant when equal; T = 1 is plain softmax). Linear
+/// annealing of the resampling distribution, an option of the particle methods.
+struct linear_temperature {
+  double start = 1.0;
+  double end = 1.0;
+  [[nodiscard]] double at(std::size_t round, std::size_t horizon) const noexcept {
+    if (horizon <= 1) return start;
+    const double f = static_cast<double>(round) / static_cast<double>(horizon - 1);
+    return start + (end - start) * std::min(f, 1.0);
+  }
+};
+
+TTSCALE_END_NAMESPACE
