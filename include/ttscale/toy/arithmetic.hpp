@@ -5,7 +5,7 @@
 //
 // A problem is a start value and k operations (+a, -a, *a, all mod 1000);
 // the answer is the final value. The simulated model performs one operation
-// per step ("Step 2: 417 * 3 = 251."), and the last step ends with
+// per step ("Step 2: 417 * 3 = 251.", phrased one of three ways), and the last step ends with
 // "\boxed{value}". Each step is right with a probability that depends on the
 // problem's level (1 easy .. 5 hard); a wrong step makes a plausible mistake.
 // Knobs (model_params):
@@ -241,8 +241,11 @@ class arithmetic_generator {
       wrong = result != right;  // a slip can land on the right value by chance
     }
     const bool last = k + 1 == p.ops.size();
-    out.text = "Step " + std::to_string(k + 1) + ": " + std::to_string(s.value) + ' ' + symbol(op.kind) + ' ' +
-               std::to_string(op.operand) + " = " + std::to_string(result) + ".";
+    // Phrasing varies, so right completions are not all one text (a reward model
+    // scores each distinct text with its own noise).
+    static constexpr const char* openings[] = {"Step ", "Next, step ", "Then step "};
+    out.text = openings[rng() % 3] + std::to_string(k + 1) + ": " + std::to_string(s.value) + ' ' + symbol(op.kind) +
+               ' ' + std::to_string(op.operand) + " = " + std::to_string(result) + ".";
     if (last) out.text += " The answer is \\boxed{" + std::to_string(result) + "}.";
     out.text += '\n';
     out.tokens = params_.step_tokens - 4 + jitter() + (wrong ? params_.extra_wrong_tokens : 0) + (last ? 6 : 0);
