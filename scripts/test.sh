@@ -11,10 +11,13 @@ if [ "${TTSCALE_SANITIZE:-0}" = 1 ]; then
   flags=(-DCMAKE_BUILD_TYPE=Debug -DTTSCALE_BUILD_BENCH=OFF -DTTSCALE_BUILD_EXAMPLES=OFF
          "-DCMAKE_CXX_FLAGS=-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer")
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  targets=(all)
 else
   dir=build/test
   flags=(-DCMAKE_BUILD_TYPE=Release)
+  # Also compile every public header on its own (CMake's VERIFY_INTERFACE_HEADER_SETS).
+  targets=(all all_verify_interface_header_sets)
 fi
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
-cmake --build "$dir" -j "$(nproc)"
+cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
