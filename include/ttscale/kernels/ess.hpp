@@ -67,7 +67,7 @@ inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
     const reg mn = Ops::max(v, m);
     if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
       const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      const reg f = exp_reg<Ops>(Ops::sub(shift, nshift));
+      const reg f = exp_reg<Ops>(Ops::sub(m, nshift));  // m = -inf: 0, never inf
       s1 = Ops::acc_scale(s1, f);
       s2 = Ops::acc_scale(Ops::acc_scale(s2, f), f);
       m = mn;

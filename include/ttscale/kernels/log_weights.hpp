@@ -18,8 +18,10 @@
 // Accuracy (tests/kernels/log_weights_test.cpp, against a long double reference):
 //   logsumexp, log_mean_exp: |error| <= 4 eps(T) * max(1, |result|) + N * 2^-50.
 //   log_normalize: out[i] within 4 eps(T) * max(1, |x[i]| + |lse|) of x[i] - lse.
-//   softmax: each out[i] within 8 eps(T) relative of the exact value, plus 4 eps(T) absolute;
-//            the outputs sum to 1 within N * eps(T).
+//   softmax: each out[i] within (16 + 2|z_i|) eps(T) relative of the exact value, where
+//            z_i = x[i] / temperature - max (the rounding of z_i is amplified by exp), plus
+//            4 subnormal spacings absolute; the outputs sum to 1 within (N + 8) eps(T).
+//   The double sums add a relative error of at most ~N 2^-53 (observed ~1e-13 at N = 1e6).
 // Ties and order: results do not depend on which of several equal maxima is met first.
 #pragma once
 
@@ -95,7 +97,7 @@ inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
     const reg mn = Ops::max(v, m);  // NaN lanes keep m
     if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
       const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::sub(shift, nshift)));
+      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::sub(m, nshift)));  // m = -inf: 0, never inf
       m = mn;
       shift = nshift;
     }
