@@ -4,8 +4,12 @@
 // accuracy and tokens spent. Every method sees the same samples for a problem
 // (the same seed), so the columns differ only in how they choose.
 //
+// It also writes the curve as quickstart.csv and quickstart.svg (a plot of
+// accuracy against tokens per problem) in the current directory.
+//
 // Usage: quickstart [problems=200] [seed=1] [orm_auc=0.9]
 #include <ttscale.hpp>
+#include <ttscale/analysis/svg_plot.hpp>
 
 #include <fmt/format.h>
 
@@ -28,6 +32,9 @@ int main(int argc, char** argv) {
              "weighted", "pass@N", "tokens/prob", "gen calls");
   fmt::print("{:-<4}-+-{:-<8}-{:-<10}-{:-<9}-{:-<9}-+-{:-<8}-+-{:-<12}-{:-<9}\n", "", "", "", "", "", "", "", "");
 
+  std::vector<ttscale::analysis::plot_series> curves{{"best-of-N", {}, {}}, {"majority", {}, {}},
+                                                     {"weighted majority", {}, {}}, {"pass@N (oracle)", {}, {}}};
+  std::string csv = "n,tokens_per_problem,single,best_of_n,majority,weighted_majority,pass_at_n\n";
   for (const std::size_t n : {1, 4, 16, 64}) {
     std::size_t single = 0, best = 0, majority = 0, weighted = 0, covered = 0;
     ttscale::accounting spent;
@@ -57,9 +64,26 @@ int main(int argc, char** argv) {
     fmt::print("{:>4} | {:>8.3f} {:>10.3f} {:>9.3f} {:>9.3f} | {:>8.3f} | {:>12.0f} {:>9.1f}\n", n, single / count,
                best / count, majority / count, weighted / count, covered / count,
                static_cast<double>(spent.tokens) / count, static_cast<double>(spent.generator_calls) / count);
+    const double tokens = static_cast<double>(spent.tokens) / count;
+    const double accuracy[] = {best / count, majority / count, weighted / count, covered / count};
+    for (std::size_t k = 0; k < curves.size(); ++k) {
+      curves[k].x.push_back(tokens);
+      curves[k].y.push_back(accuracy[k]);
+    }
+    csv += fmt::format("{},{:.1f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f}\n", n, tokens, single / count, best / count,
+                       majority / count, weighted / count, covered / count);
   }
+  ttscale::analysis::write_text_file("quickstart.csv", csv);
+  ttscale::analysis::write_text_file(
+      "quickstart.svg",
+      ttscale::analysis::svg_line_plot(curves, {.title = "Toy arithmetic: accuracy vs compute (N = 1, 4, 16, 64)",
+                                                .x_label = "tokens per problem",
+                                                .y_label = "accuracy",
+                                                .y_min = 0.0,
+                                                .y_max = 1.0}));
   fmt::print(
       "\n1 sample: accuracy of the first sample alone. pass@N: some sample is right (an oracle's ceiling).\n"
-      "Majority voting saturates below pass@N: on hard problems a systematic wrong answer out-polls the right one.\n");
+      "Majority voting saturates below pass@N: on hard problems a systematic wrong answer out-polls the right one.\n"
+      "Wrote quickstart.csv and quickstart.svg (accuracy vs tokens).\n");
   return 0;
 }
