@@ -24,7 +24,7 @@ TTSCALE_BEGIN_NAMESPACE
 
 template <class Answer>
 struct candidate {
-  trajectory path;                 ///< the candidate's trajectory (finished or not)
+  trajectory path{};               ///< the candidate's trajectory (finished or not)
   /// The score selection ranks by (aggregated PRM, ORM, or a weight); NaN if unscored.
   double score = std::numeric_limits<double>::quiet_NaN();
   std::optional<Answer> answer;    ///< extracted answer; nullopt if none (abstains)
@@ -35,7 +35,7 @@ struct candidate {
 /// One answer's total in a vote.
 template <class Answer>
 struct answer_total {
-  Answer answer;
+  Answer answer{};
   double total = 0.0;          ///< votes, or summed (log-)weights
   std::size_t count = 0;       ///< candidates that gave this answer
   std::size_t first_index = 0; ///< lowest candidate index with this answer

@@ -23,15 +23,15 @@ TTSCALE_BEGIN_NAMESPACE
 namespace analysis {
 
 struct plot_series {
-  std::string name;
-  std::vector<double> x;
-  std::vector<double> y;
+  std::string name{};
+  std::vector<double> x{};
+  std::vector<double> y{};
 };
 
 struct plot_options {
-  std::string title;
-  std::string x_label;
-  std::string y_label;
+  std::string title{};
+  std::string x_label{};
+  std::string y_label{};
   bool log_x = true;             ///< log-10 x axis (compute usually spans decades)
   std::optional<double> y_min{}; ///< fixed y range (e.g. 0..1 for accuracy); else from the data
   std::optional<double> y_max{};

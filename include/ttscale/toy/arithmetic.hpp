@@ -81,7 +81,7 @@ struct arithmetic_problem {
   std::uint64_t id = 0;
   int level = 1;                 ///< 1 (easy) .. 5 (hard)
   int start = 0;
-  std::vector<operation> ops;
+  std::vector<operation> ops{};
   std::size_t trap_step = 0;     ///< index into ops of the systematic-mistake step
 
   /// Right value after the first `steps` operations.
