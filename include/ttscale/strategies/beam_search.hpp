@@ -1,0 +1,137 @@
+// ttscale/strategies/beam_search.hpp: beam search guided by a process reward model.
+//
+// Snell et al. 2024 ("Scaling LLM Test-Time Compute Optimally...", sec. 5.2,
+// Fig. 2 "Beam Search") and the public search-and-learn recipe: keep N
+// candidates; each round extend them by one step, score every new step with
+// the PRM, keep the N/M best by aggregated step score and expand each of
+// those M ways in the next round; completed candidates leave the beam and
+// are retained. With M = N this is greedy PRM-guided decoding; with M = 1 it
+// keeps every candidate (no pruning).
+//
+//   live <- {prompt}, expanded N ways                  (round 0: N samples of step 1)
+//   for d in 1..max_depth:
+//     C <- extend(live)                                 (ONE batched generator call)
+//     [look-ahead: roll each c in C k more steps; score(c) <- PRM at the end]
+//     s_c <- aggregate(PRM(c[1..t]))                    (ONE batched PRM call)
+//     finished += {c in C : c complete};  C -= finished
+//     if filter_duplicates: drop c whose whole text equals an earlier one
+//     if |finished| >= N: stop                          (search-and-learn's rule)
+//     live <- top N/M of C by s_c (or sample N/M ~ softmax(s_c / T))
+//     expand live to N children: beam i gets N/|live| (+1 for the first N mod |live|)
+//   return selection(finished)                          (select::best by default)
+//
+// Choices, documented: M must divide N (invalid_argument naming both, as the
+// recipe asserts) — we never silently run another N; when fewer than N/M
+// unfinished candidates remain, the survivors are expanded so that every round
+// still draws N children (the recipe "duplicates active beams to n"); only
+// finished candidates are returned (`candidates`, in completion order) — the
+// trace (options.trace) shows the rest. Stochastic selection keeps N/M
+// sampled without replacement with probabilities softmax(score / T) (Gumbel
+// top-k), a temperature-controlled variant of the deterministic rule.
+// stop_reason: completed, a budget limit, or depth_limit if nothing finished
+// within max_depth rounds.
+//
+// Cost per round: one generator call (plus one per look-ahead step) for N
+// items, one PRM call for N items, O(N log(N/M)) selection; with an aggregate
+// other than `last`, O(depth) per candidate to re-aggregate its path.
+#pragma once
+
+#include <ttscale/answer.hpp>
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/result.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/selection.hpp>
+#include <ttscale/strategies/detail/step_search.hpp>
+#include <ttscale/trace.hpp>
+#include <ttscale/verifier.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+template <class Select = select::best_t, step_aggregator Aggregate = aggregate::last_t,
+          answer_extractor Extract = boxed_answer, budget_policy Budget = budget>
+struct beam_search_options {
+  std::size_t n = 16;               ///< candidates per round, N (>= 1)
+  std::size_t beam_width = 4;       ///< M: each kept beam is expanded M ways; must divide n
+  std::size_t max_depth = 40;       ///< rounds (steps) before unfinished beams are abandoned (>= 1)
+  std::size_t lookahead = 0;        ///< k: extra steps rolled before scoring (0 = plain beam search)
+  bool filter_duplicates = false;   ///< drop candidates whose text equals an earlier one's
+  double temperature = 0.0;         ///< 0: keep the top N/M; > 0: sample N/M ~ softmax(score / T)
+  Select selection{};               ///< final selection policy
+  Aggregate aggregate{};            ///< step-score aggregation (last, min, product, mean, or a callable)
+  Extract extract{};                ///< answer extraction
+  execution exec{};                 ///< batching and threads
+  Budget budget{};                  ///< limits; the search stops at the first one reached
+  search_trace* trace = nullptr;    ///< optional: record the search tree here
+};
+
+/// PRM-guided beam search; see the header comment. Throws invalid_argument
+/// for n = 0, beam_width = 0 or not dividing n, max_depth = 0, a negative or
+/// non-finite temperature; budget_exhausted if the budget is already spent;
+/// generator_failure / verifier_failure if they throw; invalid_score for a
+/// NaN or infinite PRM score.
+template <generator G, process_verifier V, class Select, step_aggregator Aggregate, answer_extractor Extract,
+          budget_policy Budget, std::uniform_random_bit_generator Engine>
+  requires selection_policy<Select, answer_of<Extract>>
+[[nodiscard]] search_result<answer_of<Extract>> beam_search(
+    G& gen, V& prm, search_start start, const beam_search_options<Select, Aggregate, Extract, Budget>& options,
+    Engine& rng) {
+  search_context<Budget> ctx("beam_search", std::move(start), options.budget, options.exec, draw_seed(rng));
+  detail::require_beam_shape(ctx, options.n, options.beam_width, options.max_depth);
+  if (!(options.temperature >= 0.0) || !std::isfinite(options.temperature))
+    ctx.fail_argument("options.temperature must be finite and >= 0 (got " + std::to_string(options.temperature) + ")");
+  ctx.record_to(options.trace);
+  const std::size_t keep_count = options.n / options.beam_width;
+
+  std::optional<stop_reason> stopped;
+  const std::size_t admitted = ctx.admit_samples(options.n, &stopped);
+  std::vector<trajectory> finished;
+  std::vector<trajectory> live{ctx.root()};
+  for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
+    if ((stopped = ctx.stop_check())) break;
+    std::vector<detail::expansion> plan(live.size());
+    for (std::size_t i = 0; i < live.size(); ++i)
+      plan[i] = {live[i], admitted / live.size() + (i < admitted % live.size() ? 1 : 0)};
+    detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
+                                                        options.lookahead, options.aggregate);
+    std::vector<trajectory> pool;
+    std::vector<double> pool_scores;
+    std::unordered_set<std::uint64_t> seen;
+    for (std::size_t i = 0; i < round.children.size(); ++i) {
+      const trajectory& c = round.children[i];
+      if (c.finished()) {
+        finished.push_back(c);
+      } else if (options.filter_duplicates && !seen.insert(c.path_hash()).second) {
+        ctx.mark(c, trace_status::pruned);
+      } else {
+        pool.push_back(c);
+        pool_scores.push_back(round.scores[i]);
+      }
+    }
+    if ((stopped = round.cut)) break;
+    if (finished.size() >= admitted) break;
+    random_engine selection_stream = ctx.engine({0x5e1ec7, depth});
+    const std::vector<std::size_t> keep =
+        detail::keep_best(pool_scores, keep_count, options.temperature, selection_stream);
+    ctx.mark(pool, trace_status::pruned);
+    live.clear();
+    for (std::size_t k : keep) live.push_back(pool[k]);
+    ctx.mark(live, trace_status::kept);
+  }
+  if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
+  auto candidates = detail::finished_candidates(std::span<const trajectory>(finished), options.extract,
+                                                options.aggregate);
+  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+}
+
+TTSCALE_END_NAMESPACE
