@@ -199,7 +199,7 @@ template <class I>
 inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t m_count) noexcept {
   // Writing 8 unconditionally is branch-free for the common short run; the next run
   // overwrites what lies past this one (runs are written in ascending j).
-  if (from + 8 <= m_count) {
+  if (m_count >= 8 && from <= m_count - 8) {
     for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
     for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
   } else {

@@ -1,0 +1,384 @@
+// Tests for ttscale/kernels/resample.hpp: hand-computed cases from the inverse-CDF
+// definition, bit-identical fast vs scalar paths, agreement with a long double definition,
+// statistics over many seeds with bounds derived from each scheme's variance, errors.
+#include <ttscale/kernels/resample.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels_test_support.hpp"
+
+namespace k = ttscale::kernels;
+
+namespace {
+
+template <class T>
+std::vector<T> random_weights(std::size_t n, int kind, std::mt19937_64& g) {
+  std::vector<T> w(n);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (auto& v : w) {
+    switch (kind) {
+      case 0: v = static_cast<T>(u(g)); break;
+      case 1: v = static_cast<T>(std::exp(3 * std::normal_distribution<double>()(g))); break;  // heavy tail
+      case 2: v = (g() % 4 == 0) ? static_cast<T>(u(g)) : T(0); break;                        // mostly zeros
+      default: v = static_cast<T>(1e-30 * u(g)); break;                                      // tiny scale
+    }
+  }
+  if (std::all_of(w.begin(), w.end(), [](T v) { return v == 0; })) w[n / 2] = T(1);
+  return w;
+}
+
+// The definition in long double: A_m = min{j : t_m <= C_j}. Returns -1 where t_m lies
+// within `slack` of some C_j (a round-off tie the double path may break either way).
+template <class T>
+std::vector<long> definition(const std::vector<T>& w, const std::vector<long double>& targets, long double slack) {
+  std::vector<long double> c(w.size());
+  long double s = 0;
+  for (std::size_t j = 0; j < w.size(); ++j) c[j] = s += w[j];
+  std::vector<long> a;
+  for (long double t : targets) {
+    const auto it = std::lower_bound(c.begin(), c.end(), t);
+    long j = it == c.end() ? -1 : static_cast<long>(it - c.begin());
+    bool near = false;
+    for (long q = std::max(0L, j - 1); q <= j + 1 && q < static_cast<long>(c.size()); ++q)
+      near = near || std::fabs(c[static_cast<std::size_t>(q)] - t) <= slack;
+    a.push_back(near ? -2 : j);
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("hand-computed resampling from the inverse-CDF definition", "[resample]") {
+  const std::vector<double> w = {0.1, 0.2, 0.3, 0.4};
+  std::vector<std::int32_t> out(4);
+  // u_m = (m + 0.5) / 4 = .125 .375 .625 .875; C = .1 .3 .6 1 -> 1 2 3 3
+  k::systematic_resample(w, 0.5, out);
+  CHECK(out == std::vector<std::int32_t>{1, 2, 3, 3});
+  k::scalar::systematic_resample(w, 0.5, out);
+  CHECK(out == std::vector<std::int32_t>{1, 2, 3, 3});
+  // Stratified with every v_m = 0.5 is the same.
+  const std::vector<double> half(4, 0.5);
+  k::stratified_resample(w, half, out);
+  CHECK(out == std::vector<std::int32_t>{1, 2, 3, 3});
+  // Dyadic weights: boundaries are exact. u = 0 -> .0 .25 .5 .75; C = .125 .375 .5 1 -> 0 1 2 3
+  const std::vector<float> d = {0.125f, 0.25f, 0.125f, 0.5f};
+  k::systematic_resample(d, 0.0, out);
+  CHECK(out == std::vector<std::int32_t>{0, 1, 2, 3});
+  // u_m = C_j exactly picks j (u <= C_j), as particles' inverse_cdf.
+  const std::vector<double> su = {0.125, 0.375, 0.5, 0.5000001};
+  k::inverse_cdf(d, su, out);
+  CHECK(out == std::vector<std::int32_t>{0, 1, 2, 3});
+  // M != N: M = 2 from 4 -> u = .25 .75 (u = .5) -> 1 3; M = 8, u = 0.5 -> 1/16 + m/8
+  std::vector<std::int32_t> two(2), eight(8);
+  k::systematic_resample(d, 0.5, two);
+  CHECK(two == std::vector<std::int32_t>{1, 3});
+  k::systematic_resample(d, 0.5, eight);  // .0625 .1875 .3125 .4375 .5625 ... -> 0 1 1 2 3 3 3 3
+  CHECK(eight == std::vector<std::int32_t>{0, 1, 1, 2, 3, 3, 3, 3});
+  // Un-normalised weights are normalised: 10x the weights, same answer.
+  const std::vector<double> w10 = {1, 2, 3, 4};
+  k::systematic_resample(w10, 0.5, out);
+  CHECK(out == std::vector<std::int32_t>{1, 2, 3, 3});
+}
+
+TEST_CASE("zero weights are never selected, whatever the round-off", "[resample]") {
+  const std::vector<double> w = {0, 0.5, 0, 0.5, 0};
+  std::vector<std::uint32_t> out(2);
+  k::systematic_resample(w, 0.0, out);  // u_0 = 0: first positive index, not 0
+  CHECK(out == std::vector<std::uint32_t>{1, 1});  // u_1 = 0.5 <= C_1 = 0.5
+  k::scalar::systematic_resample(w, 0.0, out);
+  CHECK(out == std::vector<std::uint32_t>{1, 1});
+  const std::vector<double> su = {0.0, 1.0};  // u = 1: last positive index, not N - 1
+  k::inverse_cdf(w, su, out);
+  CHECK(out == std::vector<std::uint32_t>{1, 3});
+  // Weights whose double sum is below the largest target: 0.1 * 10 != 1 in binary.
+  const std::vector<double> tenth(10, 0.1);
+  std::vector<std::uint32_t> o10(10);
+  const std::vector<double> top(10, std::nextafter(1.0, 0.0));
+  k::inverse_cdf(tenth, top, o10);
+  for (auto v : o10) CHECK(v == 9);
+  std::vector<double> lastzero(10, 0.1);
+  lastzero.push_back(0.0);
+  std::vector<std::uint32_t> o11(10);
+  k::inverse_cdf(lastzero, top, o11);
+  for (auto v : o11) CHECK(v == 9);
+}
+
+TEMPLATE_TEST_CASE("fast paths are bit-identical to the scalar merge and agree with the definition", "[resample]",
+                   float, double) {
+  using T = TestType;
+  std::mt19937_64 g(2024);
+  std::vector<std::size_t> ns;
+  for (std::size_t n = 1; n <= 67; ++n) ns.push_back(n);
+  ns.push_back(1000);
+  ns.push_back(100'000);
+  for (std::size_t n : ns) {
+    for (int kind = 0; kind < 4; ++kind) {
+      const auto w = random_weights<T>(n, kind, g);
+      for (std::size_t m : {std::size_t(1), std::size_t(7), n, 2 * n + 1, n / 2 + 1}) {
+        INFO("n = " << n << ", kind = " << kind << ", m = " << m);
+        std::vector<std::int32_t> a(m), b(m);
+        const double u = std::uniform_real_distribution<double>(0, 1)(g);
+        k::systematic_resample(w, u, a);
+        k::scalar::systematic_resample(w, u, b);
+        REQUIRE(a == b);
+        REQUIRE(std::is_sorted(a.begin(), a.end()));
+        std::vector<double> v(m);
+        for (auto& x : v) x = k::uniform01(g);
+        k::stratified_resample(w, v, a);
+        k::scalar::stratified_resample(w, v, b);
+        REQUIRE(a == b);
+        REQUIRE(std::is_sorted(a.begin(), a.end()));
+        // Against the long double definition, except at round-off ties.
+        long double s = 0;
+        for (T x : w) s += x;
+        std::vector<long double> t(m);
+        for (std::size_t q = 0; q < m; ++q) t[q] = (q + (long double)v[q]) / m * s;
+        const auto def = definition(w, t, s * 1e-12L);
+        for (std::size_t q = 0; q < m; ++q) {
+          if (def[q] == -2) continue;
+          REQUIRE(a[q] == def[q]);
+          REQUIRE(w[static_cast<std::size_t>(a[q])] > 0);
+        }
+        if (m <= 2 * n + 1) {
+          std::vector<double> su(m);
+          k::uniform_spacings(g, std::span<double>(su));
+          std::vector<std::int64_t> c(m), e(m);
+          k::inverse_cdf(w, su, c);
+          k::scalar::inverse_cdf(w, su, e);
+          REQUIRE(c == e);
+          for (std::size_t q = 0; q < m; ++q) t[q] = su[q] * s;
+          const auto def2 = definition(w, t, s * 1e-12L);
+          for (std::size_t q = 0; q < m; ++q)
+            if (def2[q] != -2) REQUIRE(c[q] == def2[q]);
+        }
+      }
+    }
+  }
+  // One million particles, systematic: fast vs scalar.
+  const auto big = random_weights<T>(1'000'000, 1, g);
+  std::vector<std::uint32_t> a(big.size()), b(big.size());
+  k::systematic_resample(big, 0.37, a);
+  k::scalar::systematic_resample(big, 0.37, b);
+  CHECK(a == b);
+}
+
+namespace {
+
+// Mean offspring count of each index over `reps` runs, and the per-run count variance.
+struct count_stats {
+  std::vector<double> mean, var;
+};
+template <class Run>
+count_stats offspring(std::size_t n, std::size_t m, int reps, Run run) {
+  count_stats st{std::vector<double>(n), std::vector<double>(n)};
+  std::vector<double> sq(n);
+  std::vector<std::uint32_t> out(m);
+  std::vector<int> cnt(n);
+  for (int r = 0; r < reps; ++r) {
+    run(out, r);
+    std::fill(cnt.begin(), cnt.end(), 0);
+    for (auto a : out) ++cnt[a];
+    for (std::size_t i = 0; i < n; ++i) {
+      st.mean[i] += cnt[i];
+      sq[i] += double(cnt[i]) * cnt[i];
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    st.mean[i] /= reps;
+    st.var[i] = sq[i] / reps - st.mean[i] * st.mean[i];
+  }
+  return st;
+}
+
+// Unbiasedness: |mean_i - M W_i| <= 5 sd_i / sqrt(reps), sd_i^2 an upper bound on the
+// scheme's count variance (the multinomial M W (1 - W) for multinomial, residual and
+// stratified, whose variances are no larger; f (1 - f), f = frac(M W), for systematic and
+// SSP, whose counts are floor(M W) or floor(M W) + 1). 5 sigma: a false alarm has
+// probability < 1e-6 per index.
+bool unbiased(const count_stats& st, const std::vector<double>& w, std::size_t m, int reps, bool floor_ceil) {
+  bool ok = true;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double mw = m * w[i];
+    const double f = mw - std::floor(mw);
+    const double var = floor_ceil ? f * (1 - f) : mw * (1 - w[i]);
+    const double bound = 5 * std::sqrt(var / reps) + 1e-9;
+    if (std::fabs(st.mean[i] - mw) > bound) {
+      UNSCOPED_INFO("index " << i << ": mean " << st.mean[i] << " vs M W = " << mw << " (bound " << bound << ")");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("each scheme is unbiased; systematic and SSP have less variance than multinomial", "[resample]") {
+  const std::vector<double> w = {0.02, 0.18, 0.05, 0.3, 0.001, 0.049, 0.2, 0.0, 0.1, 0.1};
+  std::vector<double> lw(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) lw[i] = std::log(w[i]);  // log 0 = -inf: weight 0
+  const std::size_t n = w.size();
+  const int reps = 4000;
+  for (std::size_t m : {n, 3 * n + 1}) {
+    INFO("M = " << m);
+    k::resample_workspace ws;
+    auto stats = [&](auto scheme) {
+      std::mt19937_64 g(99);
+      return offspring(n, m, reps, [&](std::vector<std::uint32_t>& out, int) { k::resample(scheme, lw, out, g, ws); });
+    };
+    const auto mult = stats(k::multinomial);
+    const auto strat = stats(k::stratified);
+    const auto sys = stats(k::systematic);
+    const auto res = stats(k::residual);
+    const auto ssp = stats(k::ssp);
+    CHECK(unbiased(mult, w, m, reps, false));
+    CHECK(unbiased(strat, w, m, reps, false));
+    CHECK(unbiased(res, w, m, reps, false));
+    CHECK(unbiased(sys, w, m, reps, true));
+    CHECK(unbiased(ssp, w, m, reps, true));
+    double vm = 0, vs = 0, vp = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      vm += mult.var[i];
+      vs += sys.var[i];
+      vp += ssp.var[i];
+      CHECK(mult.mean[7] == 0.0);  // zero weight: never selected
+      CHECK(ssp.mean[7] == 0.0);
+    }
+    CHECK(vs < vm);
+    CHECK(vp < vm);
+    // The check can fail: the multinomial counts are not unbiased for shifted weights.
+    std::vector<double> shifted = w;
+    std::swap(shifted[1], shifted[3]);
+    CHECK_FALSE(unbiased(mult, shifted, m, reps, false));
+  }
+}
+
+TEST_CASE("systematic and SSP give floor or floor + 1 copies; residual at least floor", "[resample]") {
+  std::mt19937_64 g(5);
+  for (int rep = 0; rep < 200; ++rep) {
+    const std::size_t n = 1 + g() % 40, m = 1 + g() % 60;
+    auto w = random_weights<double>(n, rep % 3, g);
+    double s = 0;
+    for (double x : w) s += x;
+    std::vector<double> lw(n);
+    for (std::size_t i = 0; i < n; ++i) lw[i] = std::log(w[i]);
+    std::vector<std::int32_t> out(m);
+    k::resample_workspace ws;
+    for (int scheme = 0; scheme < 3; ++scheme) {
+      if (scheme == 0) k::resample(k::systematic, lw, out, g, ws);
+      if (scheme == 1) k::resample(k::ssp, lw, out, g, ws);
+      if (scheme == 2) k::resample(k::residual, lw, out, g, ws);
+      REQUIRE(std::is_sorted(out.begin(), out.end()));
+      std::vector<std::size_t> cnt(n);
+      for (auto a : out) ++cnt[static_cast<std::size_t>(a)];
+      for (std::size_t i = 0; i < n; ++i) {
+        const double mw = m * w[i] / s;
+        INFO("scheme " << scheme << " n " << n << " m " << m << " i " << i << " MW " << mw);
+        REQUIRE(static_cast<double>(cnt[i]) >= std::floor(mw) - 1e-9 * m);
+        if (scheme < 2) REQUIRE(static_cast<double>(cnt[i]) <= std::floor(mw) + 1 + 1e-9 * m);
+        if (w[i] == 0) REQUIRE(cnt[i] == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("residual and SSP pure functions", "[resample]") {
+  const std::vector<double> w = {0.125, 0.25, 0.125, 0.5};
+  // M = 6: M W = .75 1.5 .75 3 -> floors 0 1 0 3, R = 2 draws on residuals .75 .5 .75 0
+  REQUIRE(k::residual_draws(w, 6) == 2);
+  std::vector<std::size_t> counts(4);
+  std::vector<double> res(4);
+  std::vector<std::int32_t> out(6);
+  const std::vector<double> su = {0.1, 0.9};  // residual CDF .75 1.25 2 2 (S = 2): .2 -> 0, 1.8 -> 2
+  k::residual_resample(w, su, out, counts, res);
+  CHECK(out == std::vector<std::int32_t>{0, 1, 2, 3, 3, 3});
+  // SSP with N = 1: everything to index 0.
+  const std::vector<float> one = {2.5f};
+  std::vector<std::int32_t> o3(3);
+  std::vector<std::size_t> c1(1);
+  std::vector<double> x1(1);
+  k::ssp_resample(one, std::span<const double>(), o3, c1, x1);
+  CHECK(o3 == std::vector<std::int32_t>{0, 0, 0});
+  // SSP on integer M W: deterministic.
+  const std::vector<double> u3 = {0.3, 0.6, 0.9};
+  std::vector<std::int32_t> o8(8);
+  k::ssp_resample(w, u3, o8, counts, res);
+  CHECK(o8 == std::vector<std::int32_t>{0, 1, 1, 2, 3, 3, 3, 3});
+}
+
+TEST_CASE("uniform01 and uniform_spacings", "[resample]") {
+  std::mt19937 g32(1);
+  std::mt19937_64 g64(1);
+  std::minstd_rand gm(1);
+  double lo = 1, hi = 0;
+  for (int i = 0; i < 10000; ++i) {
+    for (double u : {k::uniform01(g32), k::uniform01(g64), k::uniform01(gm)}) {
+      REQUIRE(u >= 0.0);
+      REQUIRE(u < 1.0);
+      lo = std::min(lo, u);
+      hi = std::max(hi, u);
+    }
+  }
+  CHECK(lo < 1e-3);
+  CHECK(hi > 1 - 1e-3);
+  std::vector<double> su(1000);
+  k::uniform_spacings(g64, std::span<double>(su));
+  CHECK(std::is_sorted(su.begin(), su.end()));
+  CHECK(su.front() > 0);
+  CHECK(su.back() < 1);
+  // mean of sorted uniforms ~ 1/2 (sd of the mean of 1000 uniforms: 0.0091; 5 sigma)
+  CHECK(std::fabs(std::accumulate(su.begin(), su.end(), 0.0) / 1000 - 0.5) < 5 * 0.0092);
+}
+
+TEMPLATE_TEST_CASE("resampling errors", "[resample]", float, double) {
+  using T = TestType;
+  std::vector<std::int32_t> out(3);
+  const std::vector<T> empty;
+  CHECK_THROWS_AS(k::systematic_resample(empty, 0.5, out), ttscale::invalid_argument);
+  CHECK_THROWS_WITH(k::systematic_resample(empty, 0.5, out), "systematic_resample: weights is empty");
+  const std::vector<T> neg = {1, T(-0.5), 1};
+  CHECK_THROWS_AS(k::systematic_resample(neg, 0.5, out), ttscale::invalid_score);
+  CHECK_THROWS_WITH(k::systematic_resample(neg, 0.5, out), Catch::Contains("weights[1] is -0.5"));
+  const std::vector<T> nan = {1, 1, std::numeric_limits<T>::quiet_NaN()};
+  CHECK_THROWS_WITH(k::scalar::systematic_resample(nan, 0.5, out), Catch::Contains("weights[2] is nan"));
+  const std::vector<T> inf = {1, 1, 1, 1, 1, kt::inf<T>};
+  CHECK_THROWS_WITH(k::systematic_resample(inf, 0.5, out), Catch::Contains("weights[5] is inf"));
+  const std::vector<T> zeros(5, T(0));
+  CHECK_THROWS_WITH(k::systematic_resample(zeros, 0.5, out), Catch::Contains("all 5 weights are 0"));
+  const std::vector<T> ok = {1, 2, 3};
+  CHECK_THROWS_AS(k::systematic_resample(ok, 1.0, out), ttscale::invalid_argument);
+  CHECK_THROWS_WITH(k::systematic_resample(ok, -0.1, out), Catch::Contains("u[0]"));
+  const std::vector<double> two = {0.1, 0.2};
+  CHECK_THROWS_AS(k::stratified_resample(ok, two, out), ttscale::size_mismatch);
+  CHECK_THROWS_AS(k::inverse_cdf(ok, two, out), ttscale::size_mismatch);
+  const std::vector<double> unsorted = {0.5, 0.2, 0.9};
+  CHECK_THROWS_WITH(k::inverse_cdf(ok, unsorted, out), Catch::Contains("sorted_uniforms[1]"));
+  const std::vector<double> bad_strat = {0.5, 1.5, 0.9};
+  CHECK_THROWS_WITH(k::stratified_resample(ok, bad_strat, out), Catch::Contains("uniforms[1]"));
+  std::vector<std::size_t> c(3);
+  std::vector<double> r(3);
+  CHECK_THROWS_AS(k::ssp_resample(ok, two.data() == nullptr ? two : std::vector<double>{0.1}, out, c, r),
+                  ttscale::size_mismatch);
+  CHECK_THROWS_AS(k::residual_resample(ok, std::vector<double>(5), out, c, r), ttscale::size_mismatch);
+  // An index type too narrow for N.
+  const std::vector<T> many(300, T(1));
+  std::vector<std::int8_t> narrow(3);
+  CHECK_THROWS_AS(k::systematic_resample(many, 0.5, narrow), ttscale::invalid_argument);
+  // Log-weight entry point: the log-weight errors.
+  std::mt19937 g(1);
+  const std::vector<T> lw = {0, std::numeric_limits<T>::quiet_NaN()};
+  CHECK_THROWS_AS(k::resample(k::systematic, lw, out, g), ttscale::invalid_score);
+  const std::vector<T> minf(4, -kt::inf<T>);
+  CHECK_THROWS_AS(k::resample(k::multinomial, minf, out, g), ttscale::invalid_score);
+  // M = 0 is fine.
+  std::vector<std::int32_t> none;
+  k::systematic_resample(ok, 0.5, none);
+  k::resample(k::ssp, ok, none, g);
+}
