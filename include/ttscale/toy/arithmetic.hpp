@@ -297,18 +297,24 @@ struct reward_model_params {
   std::uint64_t seed = 0;    ///< noise seed: a different seed is a different reward model
 };
 
-/// A noisy outcome reward model with a given AUC.
+namespace detail {
+/// The reward of a text: sigmoid(mu * right + z) with z ~ N(0, 1) drawn from
+/// (seed, salt, path hash), so equal texts always get equal scores.
+inline double noisy_reward(std::uint64_t seed, std::uint64_t salt, const trajectory& t, double mu, bool right) {
+  random_engine noise(seed, {salt, t.path_hash()});
+  return sigmoid(mu * (right ? 1.0 : 0.0) + standard_normal(noise));
+}
+}  // namespace detail
+
+/// A noisy outcome reward model with a given AUC over finished texts.
 class noisy_orm {
  public:
   static constexpr bool thread_safe = true;
   noisy_orm(const arithmetic_problem& p, reward_model_params params)
       : problem_(&p), seed_(params.seed), mu_(detail::separation_for_auc(params.auc, "toy::noisy_orm")) {}
   void score_outcomes(std::span<const trajectory> finished, std::span<double> out) const {
-    for (std::size_t i = 0; i < finished.size(); ++i) {
-      random_engine noise(seed_, {0x0a11, finished[i].path_hash()});
-      const double right = is_correct(*problem_, finished[i]) ? 1.0 : 0.0;
-      out[i] = detail::sigmoid(mu_ * right + detail::standard_normal(noise));
-    }
+    for (std::size_t i = 0; i < finished.size(); ++i)
+      out[i] = detail::noisy_reward(seed_, 0x0a11, finished[i], mu_, is_correct(*problem_, finished[i]));
   }
 
  private:
@@ -317,18 +323,15 @@ class noisy_orm {
   double mu_;
 };
 
-/// A noisy process reward model with a given AUC on prefixes.
+/// A noisy process reward model with a given AUC over prefixes.
 class noisy_prm {
  public:
   static constexpr bool thread_safe = true;
   noisy_prm(const arithmetic_problem& p, reward_model_params params)
       : problem_(&p), seed_(params.seed), mu_(detail::separation_for_auc(params.auc, "toy::noisy_prm")) {}
   void score_steps(std::span<const trajectory> prefixes, std::span<double> out) const {
-    for (std::size_t i = 0; i < prefixes.size(); ++i) {
-      random_engine noise(seed_, {0x0b22, prefixes[i].path_hash()});
-      const double right = prefix_correct(*problem_, prefixes[i]) ? 1.0 : 0.0;
-      out[i] = detail::sigmoid(mu_ * right + detail::standard_normal(noise));
-    }
+    for (std::size_t i = 0; i < prefixes.size(); ++i)
+      out[i] = detail::noisy_reward(seed_, 0x0b22, prefixes[i], mu_, prefix_correct(*problem_, prefixes[i]));
   }
 
  private:
