@@ -151,7 +151,10 @@ class search_context {
 
   /// Starts up to `wanted` new candidates as the sample limit allows; charges
   /// and returns how many. `why_cut` receives the limit if fewer were admitted.
-  std::size_t admit_samples(std::size_t wanted, std::optional<stop_reason>* why_cut = nullptr) {
+  /// `multiple_of` > 1 admits whole groups only (e.g. a DVTS subtree of M
+  /// samples, an A* expansion of K): the count is rounded down to a multiple.
+  std::size_t admit_samples(std::size_t wanted, std::optional<stop_reason>* why_cut = nullptr,
+                            std::size_t multiple_of = 1) {
     std::size_t admitted = 0;
     for (; admitted < wanted; ++admitted) {
       accounting probe{};
@@ -161,6 +164,7 @@ class search_context {
         break;
       }
     }
+    if (multiple_of > 1) admitted -= admitted % multiple_of;
     spent_.samples += admitted;
     return admitted;
   }

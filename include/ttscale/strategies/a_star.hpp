@@ -1,0 +1,201 @@
+// ttscale/strategies/a_star.hpp: A*-decoding, best-first search over partial
+// solutions guided by a process reward model.
+//
+// Chatziveroglou 2025 ("A*-Decoding: Token-Efficient Inference Scaling",
+// arXiv 2505.13672, sec. 3): decoding is a search in the space of partial
+// solutions; the transition model samples K continuations of a state
+// (stochastic step) and the search expands states in order of the A*
+// evaluation f(s) = g(s) + h(s), with the heuristic from the PRM
+// h(s) = 1 - r(s), r(s) in [0, 1] the PRM score of s's newest step. Goal
+// states are complete solutions; the search stops when one is popped from
+// the priority queue, or when the budget is spent — which is how A*-decoding
+// saves tokens and PRM passes over best-of-N: good partial paths are
+// extended first, and expansion stops at the first popped solution.
+//
+//   open <- {prompt}  (f = 0)
+//   loop:
+//     pop the B states of least f (ties: the earliest pushed)
+//       a popped complete state is a solution: stop once `solutions` are popped
+//     for each popped s: c_1..c_K ~ model(s)          (ONE batched call for all B*K)
+//     r(c) <- PRM(c)                                   (ONE batched PRM call)
+//     g(c) <- path cost of the steps before c;  h(c) <- 1 - r(c);  push c with f = g + h
+//   until `expansions` states were expanded, or the budget is spent
+//
+// The path cost g: the paper's text available to us defines h = 1 - r and
+// f = g + h over a cost g accumulated along the path; we offer both
+// readings as a policy: `a_star_cost::mean` (default) — g is the mean of
+// 1 - r over the steps before c, so f stays in [0, 2] at every depth and the
+// search does not degenerate into breadth-first order on long solutions —
+// and `a_star_cost::sum`, the textbook accumulated cost (g = sum of 1 - r,
+// so f is the summed cost of the whole path). B = 1 is sequential A*; B > 1
+// pops B states per round so a batching engine stays busy (the search is
+// then best-first in rounds). States at max_depth are not expanded.
+//
+// If the search stops (budget, `expansions`) before `solutions` were popped,
+// the complete states still in the queue become candidates in f order, so a
+// solution found but not yet popped is not lost. Candidates are scored by the
+// aggregated step score (options.aggregate) and chosen by options.selection.
+// stop_reason: completed, a budget limit, or depth_limit if no complete state
+// was found. result.spent.verifier_items counts the PRM passes.
+//
+// Cost per round: one generator call for B*K items, one PRM call for B*K
+// items, O(B*K log(queue)) queue work.
+#pragma once
+
+#include <ttscale/answer.hpp>
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/generator.hpp>
+#include <ttscale/random.hpp>
+#include <ttscale/result.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/selection.hpp>
+#include <ttscale/strategies/detail/step_search.hpp>
+#include <ttscale/trace.hpp>
+#include <ttscale/verifier.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <queue>
+#include <random>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+
+namespace a_star_cost {
+/// g = mean of (1 - r) over the steps before the state (0 for a first step).
+struct mean_t {
+  double operator()(double cost_sum, std::size_t steps) const noexcept {
+    return steps == 0 ? 0.0 : cost_sum / static_cast<double>(steps);
+  }
+};
+/// g = sum of (1 - r) over the steps before the state.
+struct sum_t {
+  double operator()(double cost_sum, std::size_t) const noexcept { return cost_sum; }
+};
+inline constexpr mean_t mean{};
+inline constexpr sum_t sum{};
+}  // namespace a_star_cost
+
+template <class Select = select::best_t, class PathCost = a_star_cost::mean_t,
+          step_aggregator Aggregate = aggregate::last_t, answer_extractor Extract = boxed_answer,
+          budget_policy Budget = budget>
+struct a_star_options {
+  std::size_t continuations = 4;        ///< K: continuations sampled per expanded state (>= 1)
+  std::size_t expansions = 32;          ///< at most this many states are expanded (>= 1)
+  std::size_t expansions_per_round = 1; ///< B: states popped and expanded per batched round (>= 1)
+  std::size_t solutions = 1;            ///< stop once this many complete states were popped (>= 1)
+  std::size_t max_depth = 40;           ///< states this deep are not expanded (>= 1)
+  PathCost path_cost{};                 ///< g: a_star_cost::mean or a_star_cost::sum
+  Select selection{};                   ///< final selection policy among the solutions
+  Aggregate aggregate{};                ///< candidate score from step scores
+  Extract extract{};                    ///< answer extraction
+  execution exec{};                     ///< batching and threads
+  Budget budget{};                      ///< limits; the search stops at the first one reached
+  search_trace* trace = nullptr;        ///< optional: record the search tree here
+};
+
+namespace detail {
+struct a_star_entry {
+  double f = 0.0;
+  double cost_sum = 0.0;    // sum of (1 - r) over the state's steps, itself included
+  std::size_t steps = 0;    // steps since the search's start
+  std::uint64_t order = 0;  // push order: ties pop the earliest pushed
+  trajectory state;
+};
+struct a_star_later {
+  bool operator()(const a_star_entry& a, const a_star_entry& b) const noexcept {
+    return a.f != b.f ? a.f > b.f : a.order > b.order;
+  }
+};
+}  // namespace detail
+
+/// A*-decoding; see the header comment. Throws invalid_argument for a zero
+/// count option; budget_exhausted if the budget is already spent;
+/// generator_failure / verifier_failure if they throw; invalid_score for a
+/// NaN or infinite PRM score.
+template <generator G, process_verifier V, class Select, class PathCost, step_aggregator Aggregate,
+          answer_extractor Extract, budget_policy Budget, std::uniform_random_bit_generator Engine>
+  requires selection_policy<Select, answer_of<Extract>> && std::regular_invocable<const PathCost&, double, std::size_t>
+[[nodiscard]] search_result<answer_of<Extract>> a_star(
+    G& gen, V& prm, search_start start,
+    const a_star_options<Select, PathCost, Aggregate, Extract, Budget>& options, Engine& rng) {
+  search_context<Budget> ctx("a_star", std::move(start), options.budget, options.exec, draw_seed(rng));
+  if (options.continuations == 0) ctx.fail_argument("options.continuations must be at least 1 (got 0)");
+  if (options.expansions == 0) ctx.fail_argument("options.expansions must be at least 1 (got 0)");
+  if (options.expansions_per_round == 0) ctx.fail_argument("options.expansions_per_round must be at least 1 (got 0)");
+  if (options.solutions == 0) ctx.fail_argument("options.solutions must be at least 1 (got 0)");
+  if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
+  ctx.record_to(options.trace);
+
+  std::priority_queue<detail::a_star_entry, std::vector<detail::a_star_entry>, detail::a_star_later> open;
+  std::uint64_t pushed = 0;
+  open.push({0.0, 0.0, 0, pushed++, ctx.root()});
+  std::vector<trajectory> solutions;
+  std::size_t expanded = 0;
+  std::optional<stop_reason> stopped;
+  // Each expansion starts K samples; the sample limit caps expansions.
+  while (solutions.size() < options.solutions) {
+    if ((stopped = ctx.stop_check())) break;
+    std::vector<detail::a_star_entry> popped;
+    while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
+      const detail::a_star_entry& top = open.top();
+      if (top.state.finished()) {
+        solutions.push_back(top.state);
+        open.pop();
+        continue;
+      }
+      if (expanded + popped.size() >= options.expansions) break;
+      if (top.steps >= options.max_depth) {
+        ctx.mark(top.state, trace_status::pruned);
+        open.pop();
+        continue;
+      }
+      popped.push_back(top);
+      open.pop();
+    }
+    if (popped.empty() || solutions.size() >= options.solutions) {
+      for (const detail::a_star_entry& e : popped) open.push(e);  // not expanded after all
+      break;
+    }
+    std::optional<stop_reason> sample_cut;
+    const std::size_t wanted = popped.size() * options.continuations;
+    const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
+    if (admitted < wanted) {  // expand only the states whose K samples fit
+      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) open.push(popped[i]);
+      popped.resize(admitted / options.continuations);
+      if (popped.empty()) {
+        stopped = sample_cut;
+        break;
+      }
+    }
+    std::vector<detail::expansion> plan(popped.size());
+    for (std::size_t i = 0; i < popped.size(); ++i) plan[i] = {popped[i].state, options.continuations};
+    for (const detail::a_star_entry& e : popped) ctx.mark(e.state, trace_status::kept);
+    const detail::step_round round = detail::expand_and_score(
+        ctx, gen, prm, std::span<const detail::expansion>(plan), 0, options.aggregate);
+    expanded += popped.size();
+    for (std::size_t i = 0; i < round.children.size(); ++i) {
+      const detail::a_star_entry& parent = popped[round.from[i]];
+      const double h = 1.0 - round.children[i].step_score();
+      const double g = options.path_cost(parent.cost_sum, parent.steps);
+      open.push({g + h, parent.cost_sum + h, parent.steps + 1, pushed++, round.children[i]});
+    }
+    if ((stopped = round.cut)) break;
+    if (sample_cut) {
+      stopped = sample_cut;
+      break;
+    }
+  }
+  // Stopped early: complete states still queued are candidates too, in f order.
+  if (solutions.size() < options.solutions)
+    for (; !open.empty(); open.pop())
+      if (open.top().state.finished()) solutions.push_back(open.top().state);
+  if (!stopped && solutions.empty()) stopped = stop_reason::depth_limit;
+  auto candidates = detail::finished_candidates(std::span<const trajectory>(solutions), options.extract,
+                                                options.aggregate);
+  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+}
+
+TTSCALE_END_NAMESPACE
