@@ -12,9 +12,16 @@
 #include <ttscale/rollout.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/strategies/a_star.hpp>
+#include <ttscale/strategies/adaptive_consistency.hpp>
+#include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/best_of_n.hpp>
+#include <ttscale/strategies/dvts.hpp>
+#include <ttscale/strategies/first_finish.hpp>
 #include <ttscale/strategies/majority_vote.hpp>
+#include <ttscale/strategies/nested.hpp>
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
