@@ -61,7 +61,7 @@ inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
   auto s1 = Ops::acc_zero(), s2 = Ops::acc_zero();
   auto bad = Ops::is_nan(zero);
   std::size_t i = 0;
-  for (; i + w <= n; i += w) {
+  for (; i < n - n % w; i += w) {
     const reg v = Ops::load(x + i);
     bad = Ops::mask_or(bad, Ops::is_nan(v));
     const reg mn = Ops::max(v, m);
@@ -112,7 +112,7 @@ template <class Ops, class T>
   const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
   auto acc = Ops::acc_zero();
   std::size_t i = 0;
-  for (; i + w <= x.size(); i += w) {
+  for (; i < x.size() - x.size() % w; i += w) {
     const reg v = Ops::load(x.data() + i);
     const reg d = Ops::sub(v, vm);
     const reg wgt = Ops::mul(exp_reg<Ops>(d), vinv);

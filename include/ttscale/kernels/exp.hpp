@@ -85,7 +85,7 @@ inline void exp_span(std::span<const T> in, std::span<T> out) noexcept {
   const std::size_t n = in.size();
   constexpr std::size_t w = Ops::width;
   std::size_t i = 0;
-  for (; i + w <= n; i += w) Ops::store(out.data() + i, exp_reg<Ops>(Ops::load(in.data() + i)));
+  for (; i < n - n % w; i += w) Ops::store(out.data() + i, exp_reg<Ops>(Ops::load(in.data() + i)));
   using S = ops<T, isa_scalar>;
   for (; i < n; ++i) out[i] = exp_reg<S>(in[i]);
 }

@@ -91,7 +91,7 @@ inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
   auto acc = Ops::acc_zero();
   auto bad = Ops::is_nan(zero);
   std::size_t i = 0;
-  for (; i + w <= n; i += w) {
+  for (; i < n - n % w; i += w) {
     const reg v = Ops::mul(Ops::load(x + i), sc);
     bad = Ops::mask_or(bad, Ops::is_nan(v));
     const reg mn = Ops::max(v, m);  // NaN lanes keep m
@@ -135,7 +135,7 @@ template <class Ops, class T>
   reg m = Ops::set1(-std::numeric_limits<T>::infinity());
   auto bad = Ops::is_nan(m);
   std::size_t i = 0;
-  for (; i + w <= n; i += w) {
+  for (; i < n - n % w; i += w) {
     const reg v = Ops::load(x.data() + i);
     bad = Ops::mask_or(bad, Ops::is_nan(v));
     m = Ops::max(v, m);
@@ -175,7 +175,7 @@ inline T log_normalize(std::span<const T> x, std::span<T> out) {
   constexpr std::size_t w = Ops::width;
   const reg vm = Ops::set1(m), vls = Ops::set1(ls);
   std::size_t i = 0;
-  for (; i + w <= x.size(); i += w)
+  for (; i < x.size() - x.size() % w; i += w)
     Ops::store(out.data() + i, Ops::sub(Ops::sub(Ops::load(x.data() + i), vm), vls));
   for (; i < x.size(); ++i) out[i] = (x[i] - m) - ls;
   return static_cast<T>(st.m + std::log(st.s));
@@ -200,7 +200,7 @@ inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
   constexpr std::size_t w = Ops::width;
   const reg vm = Ops::set1(m), vinv = Ops::set1(inv_s), vsc = Ops::set1(scale);
   std::size_t i = 0;
-  for (; i + w <= x.size(); i += w) {
+  for (; i < x.size() - x.size() % w; i += w) {
     const reg z = Ops::sub(Ops::mul(Ops::load(x.data() + i), vsc), vm);
     Ops::store(out.data() + i, Ops::mul(exp_reg<Ops>(z), vinv));
   }

@@ -197,14 +197,10 @@ inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
 // out[F_{j-1}, F_j) = j with F_j = #{m : t(m) <= C_j}; `count(c, previous)` returns F.
 template <class I>
 inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t m_count) noexcept {
-  // Writing 8 unconditionally is branch-free for the common short run; the next run
-  // overwrites what lies past this one (runs are written in ascending j).
-  if (m_count >= 8 && from <= m_count - 8) {
-    for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
-    for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
-  } else {
-    for (std::size_t p = from; p < to; ++p) out[p] = j;
-  }
+  // One unconditional store covers the common run of length 1 without a data-dependent
+  // branch; an empty run's store is overwritten by the next run (runs go in ascending j).
+  if (from < m_count) out[from] = j;
+  for (std::size_t p = from + 1; p < to; ++p) out[p] = j;
 }
 
 template <class T, class I, class Count>
@@ -251,7 +247,7 @@ inline std::size_t guess_count(double e, std::size_t m_count) noexcept {
   // e estimates the count; clamped before the cast, so no UB for any double.
   if (!(e > 0)) return 0;
   if (e >= static_cast<double>(m_count)) return m_count;
-  return static_cast<std::size_t>(e);
+  return static_cast<std::size_t>(static_cast<std::int64_t>(e));  // signed: one instruction
 }
 
 template <class T>
@@ -605,7 +601,7 @@ inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
   const auto vm = Ops::set1(m);
   std::size_t i = 0;
   T tmp[max_lanes];
-  for (; i + w <= lw.size(); i += w) {
+  for (; i < lw.size() - lw.size() % w; i += w) {
     Ops::store(tmp, exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm)));
     for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
   }

@@ -38,7 +38,7 @@ template <class Ops, class T>
   constexpr std::size_t w = Ops::width;
   const auto vm = Ops::set1(m);
   std::size_t i = 0;
-  for (; i + w <= x.size(); i += w)
+  for (; x.size() >= w && i <= x.size() - w; i += w)
     if (Ops::any(Ops::eq(Ops::load(x.data() + i), vm))) break;
   for (; i < x.size(); ++i)
     if (x[i] == m) return i;
@@ -72,7 +72,7 @@ inline void top_k(std::span<const T> x, std::span<I> out) {
       threshold = x[static_cast<std::size_t>(out[0])];
     }
   };
-  for (; i + w <= n; i += w) {
+  for (; n >= w && i <= n - w; i += w) {
     const auto v = Ops::load(x.data() + i);
     if (!Ops::any(Ops::lt(Ops::set1(threshold), v))) continue;
     for (std::size_t l = 0; l < w; ++l) consider(i + l);
