@@ -41,6 +41,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/strategies/detail/particle_system.hpp>
 #include <ttscale/strategies/detail/particle_weights.hpp>
 #include <ttscale/verifier.hpp>
@@ -85,6 +86,7 @@ struct entropic_particle_filter_options {
   Extract extract{};                 ///< answer extraction
   execution exec{};                  ///< batching and threads
   Budget budget{};                   ///< limits; the search stops at the first one reached
+  search_trace* trace = nullptr;     ///< optional: record the search tree (resampled-away particles: pruned)
 };
 
 /// Entropic particle filtering with a PRM. Errors as particle_filter, plus
@@ -102,6 +104,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
   if (!(ea.ess_threshold > 0.0 && ea.ess_threshold <= 1.0 && ea.progress_limit > 0.0 && ea.progress_limit <= 1.0))
     ctx.fail_argument("options.annealing thresholds must be in (0, 1] (got ess_threshold " +
                       std::to_string(ea.ess_threshold) + ", progress_limit " + std::to_string(ea.progress_limit) + ")");
+  ctx.record_to(o.trace);
   const auto temperature = [&](std::size_t round, double ess_fraction) {
     return ea.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(o.max_steps));
   };

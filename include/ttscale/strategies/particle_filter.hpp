@@ -44,6 +44,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/strategies/detail/particle_system.hpp>
 #include <ttscale/strategies/detail/sample_and_select.hpp>
 #include <ttscale/strategies/detail/particle_weights.hpp>
@@ -72,6 +73,7 @@ struct particle_filter_options {
   Extract extract{};                 ///< answer extraction
   execution exec{};                  ///< batching and threads
   Budget budget{};                   ///< limits; the search stops at the first one reached
+  search_trace* trace = nullptr;     ///< optional: record the search tree (resampled-away particles: pruned)
 };
 
 namespace detail {
@@ -82,6 +84,7 @@ particle_search_result<answer_of<Extract>> particle_filter_body(
     const particle_filter_options<Weight, Scheme, Trigger, Finished, Score, Select, Extract, B>& o) {
   validate_particle_options(ctx, o.n, o.max_steps, o.weight, o.resample_when);
   validate_temperature(ctx, o.temperature);
+  ctx.record_to(o.trace);
   const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
   const sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
       o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0};

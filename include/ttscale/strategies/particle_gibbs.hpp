@@ -47,6 +47,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/strategies/detail/particle_resampling.hpp>
 #include <ttscale/strategies/detail/particle_system.hpp>
 #include <ttscale/strategies/detail/particle_weights.hpp>
@@ -108,6 +109,7 @@ struct particle_gibbs_options {
   Extract extract{};                 ///< answer extraction
   execution exec{};                  ///< batching and threads
   Budget budget{};                   ///< limits; the search stops at the first one reached
+  search_trace* trace = nullptr;     ///< optional: record the search tree (resampled-away particles: pruned)
 };
 
 /// Particle Gibbs with ancestor sampling; see the header comment. Errors as
@@ -128,6 +130,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
   if (o.sweeps > 1 && o.n < 2)
     ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
                       "): the reference takes one slot");
+  ctx.record_to(o.trace);
   const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
 
   detail::particle_reference ref;

@@ -39,6 +39,7 @@ struct particle_resampler {
   std::vector<std::uint32_t> drawn;     // the kernel's ancestors, ascending
   std::vector<std::uint32_t> counts;    // offspring per particle
   std::vector<std::uint32_t> ancestors; // by output position (slot-kept)
+  std::vector<std::uint32_t> offspring; // copies drawn of each particle (the kernel's counts)
 
   /// Resamples `outputs.size()` positions from `log_weights` (n entries) with
   /// `scheme`; ancestors[p] for p in outputs gets the ancestor of position p,
@@ -56,6 +57,7 @@ struct particle_resampler {
   std::size_t keep_slots(std::size_t n, std::span<const std::uint32_t> outputs) {
     counts.assign(n, 0);
     for (std::uint32_t a : drawn) ++counts[a];
+    offspring.assign(counts.begin(), counts.end());
     std::size_t distinct = 0;
     for (std::uint32_t c : counts) distinct += c > 0;
     ancestors.resize(n);

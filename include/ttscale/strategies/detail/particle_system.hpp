@@ -30,6 +30,7 @@
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
+#include <ttscale/trace.hpp>
 #include <ttscale/strategies/detail/particle_resampling.hpp>
 #include <ttscale/strategies/detail/particle_weights.hpp>
 #include <ttscale/trajectory.hpp>
@@ -81,10 +82,14 @@ struct particle_state {
   std::vector<trajectory> paths;     ///< by slot
   std::vector<double> log_weights;   ///< accumulated since the last resampling (untempered)
   std::vector<double> rewards;       ///< reward of the last weighting, NaN if none
+  /// paths[s].finished(), kept beside the handles so a round never reads the
+  /// tree for it (at large N every node read is a cache miss).
+  std::vector<char> finished;
   double temperature = 1.0;          ///< the last temperature, used to normalise at the end
 
   void reset(trajectory root, std::size_t n) {
     paths.assign(n, root);
+    finished.assign(n, root.finished() ? 1 : 0);
     log_weights.assign(n, 0.0);
     rewards.assign(n, std::numeric_limits<double>::quiet_NaN());
     temperature = 1.0;
@@ -148,14 +153,15 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
   std::vector<trajectory> prefixes, weigh_nodes, to_score, old_paths;
   std::vector<stream_key> keys;
   std::vector<double> lw_competing, tempered, old_rewards;
+  std::vector<char> old_finished;
   std::vector<std::size_t> weigh_slot;
   trajectory ref_child;
 
   for (std::size_t t = 0; t < plan.max_steps; ++t) {
     live.clear();
     for (std::uint32_t s = 0; s < n; ++s)
-      if (!st.paths[s].finished() && !(ref && s == 0)) live.push_back(s);
-    const bool ref_active = ref && !st.paths[0].finished() && t < ref->nodes.size();
+      if (!st.finished[s] && !(ref && s == 0)) live.push_back(s);
+    const bool ref_active = ref && !st.finished[0] && t < ref->nodes.size();
     if (live.empty() && !ref_active) return std::nullopt;
     if (auto why = ctx.stop_check()) return why;
 
@@ -167,7 +173,10 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       keys.push_back({s | sweep_bits, t});
     }
     const std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
-    for (std::size_t j = 0; j < children.size(); ++j) st.paths[live[j]] = children[j];
+    for (std::size_t j = 0; j < children.size(); ++j) {
+      st.paths[live[j]] = children[j];
+      st.finished[live[j]] = children[j].finished() ? 1 : 0;
+    }
     if (children.size() < live.size()) return stop_reason::generator_call_limit;
 
     // The reference's step t is given: reuse its node, or graft the step onto
@@ -181,6 +190,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
         ref_child = ctx.tree().append(st.paths[0].id(), ref->nodes[t].last_step());
       }
       st.paths[0] = ref_child;
+      st.finished[0] = ref_child.finished() ? 1 : 0;
       score_ref = Weight::uses_reward && std::isnan(ref_child.step_score());
     }
 
@@ -228,19 +238,19 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       for (std::uint32_t s = 0; s < n; ++s) {
         const bool in_live = j < live.size() && live[j] == s;
         j += in_live;
-        if (!in_live && !(ref_active && s == 0) && st.paths[s].finished())
+        if (!in_live && !(ref_active && s == 0) && st.finished[s])
           st.log_weights[s] += plan.weight.log_weight(st.rewards[s], st.paths[s]);
       }
     }
 
     bool any_unfinished = false;
-    for (const trajectory& p : st.paths) any_unfinished |= !p.finished();
+    for (char f : st.finished) any_unfinished |= f == 0;
     if (!any_unfinished || t + 1 == plan.max_steps) break;
 
     // Resample (Alg. 1, "resample with softmax weights"), if the trigger fires.
     competing.clear();
     for (std::uint32_t s = 0; s < n; ++s)
-      if (Finished::competes || !st.paths[s].finished()) competing.push_back(s);
+      if (Finished::competes || !st.finished[s]) competing.push_back(s);
     if (competing.empty()) continue;
     lw_competing.resize(competing.size());
     for (std::size_t k = 0; k < competing.size(); ++k) lw_competing[k] = st.log_weights[competing[k]];
@@ -265,6 +275,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       rec.distinct_ancestors = resampler.resample(plan.scheme, tempered, outputs, rng);
       old_paths.assign(st.paths.begin(), st.paths.end());
       old_rewards.assign(st.rewards.begin(), st.rewards.end());
+      old_finished.assign(st.finished.begin(), st.finished.end());
       if (conditional && ref->state_of) {
         // Ancestor sampling (Lindsten et al. 2014, eq. 9) with the transition
         // term 1[state(x_i) = state(x*)]: paths of the same state continue
@@ -277,6 +288,10 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
           rec.reference_ancestor = competing[a];
         }
       }
+      // Trace: the particles resampling dropped are pruned, the others kept.
+      for (std::size_t k = 0; k < competing.size(); ++k)
+        ctx.mark(old_paths[competing[k]], resampler.offspring[k] > 0 || (conditional && k == 0) ? trace_status::kept
+                                                                                                : trace_status::pruned);
       rec.ancestors.resize(n);
       for (std::uint32_t s = 0; s < n; ++s) rec.ancestors[s] = s;
       for (std::size_t k = 0; k < competing.size(); ++k) {
@@ -284,6 +299,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
         rec.ancestors[competing[k]] = from;
         st.paths[competing[k]] = old_paths[from];
         st.rewards[competing[k]] = old_rewards[from];
+        st.finished[competing[k]] = old_finished[from];
         st.log_weights[competing[k]] = 0.0;
       }
     }

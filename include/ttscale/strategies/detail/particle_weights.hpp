@@ -75,7 +75,7 @@ struct logit_reward_t {
     detail::require_unit(r, "logit_reward");
     if (r == 0.0) return -std::numeric_limits<double>::infinity();
     const double c = std::min(r, 1.0 - epsilon);
-    return std::log(c) - std::log1p(-c);
+    return std::log(c / (1.0 - c));
   }
 };
 /// log(r), r >= 0.
