@@ -17,10 +17,14 @@
 #include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/best_of_n.hpp>
 #include <ttscale/strategies/dvts.hpp>
+#include <ttscale/strategies/entropic_particle_filter.hpp>
 #include <ttscale/strategies/first_finish.hpp>
 #include <ttscale/strategies/majority_vote.hpp>
 #include <ttscale/strategies/nested.hpp>
+#include <ttscale/strategies/particle_filter.hpp>
+#include <ttscale/strategies/particle_gibbs.hpp>
 #include <ttscale/toy/arithmetic.hpp>
+#include <ttscale/toy/overconfident_prm.hpp>
 #include <ttscale/toy/scripted.hpp>
 #include <ttscale/trace.hpp>
 #include <ttscale/trajectory.hpp>

@@ -1,0 +1,113 @@
+// particle_bench: per-round overhead of the particle methods, model excluded.
+//
+// The generator and the PRM cost (almost) nothing: the generator returns an
+// empty one-token step, the PRM a score hashed from the node id. What remains
+// is what the library spends per round: search_context's batched extend and
+// score (tree appends, accounting, the score check), the weights, two ESS
+// passes, the resampling kernel and the slot-keeping pass. The baseline runs
+// the same rounds with only the search_context calls (what any strategy pays);
+// PF - baseline is the particle machinery itself.
+// Target (issue #5): below 2 us + 5 ns per particle per round.
+//
+//   build/<dir>/bench/particle_bench --benchmark_counters_tabular=true
+#include <ttscale/search_context.hpp>
+#include <ttscale/strategies/entropic_particle_filter.hpp>
+#include <ttscale/strategies/particle_filter.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+using namespace ttscale;
+
+namespace {
+struct free_generator {
+  void extend(std::span<const trajectory>, std::span<random_engine>, std::span<step> out) const {
+    for (step& s : out) s.tokens = 1;
+  }
+};
+struct free_prm {
+  void score_steps(std::span<const trajectory> prefixes, std::span<double> out) const {
+    // Fibonacci hashing of the node id: a score in (0, 1), different per node.
+    for (std::size_t i = 0; i < prefixes.size(); ++i)
+      out[i] = (static_cast<double>((prefixes[i].id() * 0x9e3779b97f4a7c15ULL) >> 11) + 0.5) * 0x1.0p-53;
+  }
+};
+
+std::size_t rounds_for(std::size_t n) { return n >= 65536 ? 8 : 16; }
+
+void report(benchmark::State& state, std::size_t n, std::size_t rounds) {
+  const double per_iteration = static_cast<double>(n * rounds);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n * rounds));
+  state.counters["rounds"] = static_cast<double>(rounds);
+  state.counters["ns_per_particle_round"] =
+      benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["us_per_round"] =
+      benchmark::Counter(static_cast<double>(rounds) * 1e-6,
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// What every strategy pays: one batched extend and one batched score per round.
+void baseline_context_rounds(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::size_t rounds = rounds_for(n);
+  free_generator gen;
+  free_prm prm;
+  std::vector<stream_key> keys(n);
+  for (auto _ : state) {
+    search_context<> ctx("baseline", "Q", budget{}, execution{}, 1);
+    std::vector<trajectory> live(n, ctx.root());
+    for (std::size_t t = 0; t < rounds; ++t) {
+      for (std::size_t i = 0; i < n; ++i) keys[i] = {i, t};
+      live = ctx.extend(gen, live, keys);
+      benchmark::DoNotOptimize(ctx.score_steps(prm, live));
+    }
+  }
+  report(state, n, rounds);
+}
+
+template <class Weight, class Trigger>
+void particle_filter_rounds(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::size_t rounds = rounds_for(n);
+  free_generator gen;
+  free_prm prm;
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    auto r = particle_filter(gen, prm, "Q",
+                             particle_filter_options<Weight, kernels::systematic_t, Trigger>{.n = n, .max_steps = rounds},
+                             rng);
+    benchmark::DoNotOptimize(r.chosen_index);
+  }
+  report(state, n, rounds);
+}
+
+void entropic_particle_filter_rounds(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::size_t rounds = rounds_for(n);
+  free_generator gen;
+  free_prm prm;
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    auto r = entropic_particle_filter(gen, prm, "Q",
+                                      entropic_particle_filter_options{.n = n, .max_steps = rounds, .look_ahead = 0}, rng);
+    benchmark::DoNotOptimize(r.chosen_index);
+  }
+  report(state, n, rounds);
+}
+}  // namespace
+
+BENCHMARK(baseline_context_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+BENCHMARK(particle_filter_rounds<weight_from::logit_reward_t, resample_when::every_round_t>)
+    ->Name("particle_filter_rounds/logit/every_round")
+    ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+BENCHMARK(particle_filter_rounds<weight_from::reward_t, resample_when::ess_below>)
+    ->Name("particle_filter_rounds/reward/ess_below")
+    ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+BENCHMARK(entropic_particle_filter_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
