@@ -61,7 +61,7 @@ inline long double lse_ref(std::span<const long double> x) {
 template <class T>
 std::vector<long double> widen(std::span<const T> x, T scale = T(1)) {
   std::vector<long double> r(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) r[i] = static_cast<long double>(x[i] * scale);
+  for (std::size_t i = 0; i < x.size(); ++i) r[i] = static_cast<long double>(x[i]) * static_cast<long double>(scale);
   return r;
 }
 

@@ -47,39 +47,39 @@ inline std::string index_name(const char* fn, const char* what, std::size_t i) {
 
 // Cold path: find the first offending element and throw the documented error.
 template <class T>
-[[noreturn]] inline void throw_bad_log_weights(const char* fn, std::span<const T> x, T scale = T(1)) {
+[[noreturn]] inline void throw_bad_log_weights(const char* fn, std::span<const T> x) {
   if (x.empty()) throw invalid_argument(std::string(fn) + ": log_weights is empty");
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (std::isnan(x[i])) throw invalid_score(index_name(fn, "log_weights", i) + " is NaN");
     if (x[i] == std::numeric_limits<T>::infinity())
       throw invalid_score(index_name(fn, "log_weights", i) + " is +inf");
-    if (std::isinf(x[i] * scale))
-      if (x[i] * scale > 0)
-        throw invalid_score(index_name(fn, "log_weights", i) + " = " + std::to_string(x[i]) +
-                            " overflows to +inf when divided by the temperature");
   }
   throw invalid_score(std::string(fn) + ": all " + std::to_string(x.size()) +
                       " log_weights are -inf (no normalisation exists)");
 }
 
-// A partial logsumexp: the result is m + log(s); m = -inf means "no weight yet".
+// A partial logsumexp of x * scale: the result is m * scale + log(s), m the RAW maximum;
+// m = -inf means "no weight yet". Terms are exp((x - m) * scale): subtract first, then
+// scale, so no compiler may contract x * scale - m into an FMA whose unrounded product
+// would differ from the rounded one the maximum was taken on (x = 1e30 would give
+// exp(1e23) = inf instead of exp(0) = 1).
 struct lse_state {
   double m = -std::numeric_limits<double>::infinity();
   double s = 0.0;
   bool nan = false;
 };
 
-inline lse_state merge(lse_state a, lse_state b) noexcept {
+inline lse_state merge(lse_state a, lse_state b, double scale = 1.0) noexcept {
   lse_state r;
   r.nan = a.nan || b.nan;
   r.m = std::max(a.m, b.m);
   if (r.m == -std::numeric_limits<double>::infinity()) return r;
-  if (a.s > 0) r.s += a.s * std::exp(a.m - r.m);
-  if (b.s > 0) r.s += b.s * std::exp(b.m - r.m);
+  if (a.s > 0) r.s += a.s * std::exp((a.m - r.m) * scale);
+  if (b.s > 0) r.s += b.s * std::exp((b.m - r.m) * scale);
   return r;
 }
 
-// One-pass online logsumexp of x[i] * scale over the registers of Ops.
+// One-pass online logsumexp of x[i] * scale (scale > 0) over the registers of Ops.
 template <class Ops, class T>
 inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
   using reg = typename Ops::reg;
@@ -92,16 +92,16 @@ inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
   auto bad = Ops::is_nan(zero);
   std::size_t i = 0;
   for (; i < n - n % w; i += w) {
-    const reg v = Ops::mul(Ops::load(x + i), sc);
+    const reg v = Ops::load(x + i);
     bad = Ops::mask_or(bad, Ops::is_nan(v));
     const reg mn = Ops::max(v, m);  // NaN lanes keep m
     if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
       const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::sub(m, nshift)));  // m = -inf: 0, never inf
+      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::mul(Ops::sub(m, nshift), sc)));  // m = -inf: 0, never inf
       m = mn;
       shift = nshift;
     }
-    acc = Ops::acc_add(acc, exp_reg<Ops>(Ops::sub(v, shift)));
+    acc = Ops::acc_add(acc, exp_reg<Ops>(Ops::mul(Ops::sub(v, shift), sc)));
   }
   T ml[max_lanes];
   double sl[max_lanes];
@@ -109,9 +109,9 @@ inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
   Ops::acc_store(acc, sl);
   lse_state st;
   st.nan = Ops::any(bad);
-  for (std::size_t l = 0; l < w; ++l) st = merge(st, lse_state{double(ml[l]), sl[l], false});
+  for (std::size_t l = 0; l < w; ++l) st = merge(st, lse_state{double(ml[l]), sl[l], false}, double(scale));
   if constexpr (w > 1) {
-    if (i < n) st = merge(st, lse_pass<ops<T, isa_scalar>, T>(x + i, n - i, scale));
+    if (i < n) st = merge(st, lse_pass<ops<T, isa_scalar>, T>(x + i, n - i, scale), double(scale));
   }
   return st;
 }
@@ -122,7 +122,7 @@ inline lse_state checked_lse(const char* fn, std::span<const T> x, T scale = T(1
   const lse_state st = lse_pass<Ops, T>(x.data(), x.size(), scale);
   if (st.nan || x.empty() || !(st.m > -std::numeric_limits<double>::infinity()) ||
       st.m == std::numeric_limits<double>::infinity())
-    throw_bad_log_weights<T>(fn, x, scale);
+    throw_bad_log_weights<T>(fn, x);
   return st;
 }
 
@@ -201,12 +201,12 @@ inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
   const reg vm = Ops::set1(m), vinv = Ops::set1(inv_s), vsc = Ops::set1(scale);
   std::size_t i = 0;
   for (; i < x.size() - x.size() % w; i += w) {
-    const reg z = Ops::sub(Ops::mul(Ops::load(x.data() + i), vsc), vm);
+    const reg z = Ops::mul(Ops::sub(Ops::load(x.data() + i), vm), vsc);
     Ops::store(out.data() + i, Ops::mul(exp_reg<Ops>(z), vinv));
   }
   using S = ops<T, isa_scalar>;
-  for (; i < x.size(); ++i) out[i] = exp_reg<S>(x[i] * scale - m) * inv_s;
-  return static_cast<T>(st.m + std::log(st.s));
+  for (; i < x.size(); ++i) out[i] = exp_reg<S>((x[i] - m) * scale) * inv_s;
+  return static_cast<T>(st.m * static_cast<double>(scale) + std::log(st.s));
 }
 
 }  // namespace detail
@@ -231,7 +231,9 @@ inline float log_normalize(std::span<const float> x, std::span<float> out) { ret
 inline double log_normalize(std::span<const double> x, std::span<double> out) { return detail::log_normalize<native<double>>(x, out); }
 
 /// out[i] = exp(x[i] / temperature) / sum_j exp(x[j] / temperature): normalised weights
-/// (particles' exp_and_normalise when temperature = 1). Returns logsumexp(x / temperature).
+/// (particles' exp_and_normalise when temperature = 1), computed as exp((x - max) / T)
+/// normalised. Returns logsumexp(x / temperature) (which may overflow to inf for
+/// |max| / temperature beyond the range of T; the weights never do).
 /// A -inf input gives exactly 0. Throws invalid_argument unless 0 < temperature < inf.
 inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
   return detail::softmax<native<float>>(x, out, temperature);
@@ -260,18 +262,18 @@ inline T max(std::span<const T> x) {
   }
   return r;
 }
-// Returns (max, sum exp(x * scale - max)) after validation.
+// Returns (max, sum exp((x - max) * scale)) after validation.
 template <class T>
 inline kernels::detail::lse_state lse(const char* fn, std::span<const T> x, T scale = T(1)) {
   T m = -std::numeric_limits<T>::infinity();
   bool bad = x.empty();
   for (const T v : x) {
-    bad = bad || std::isnan(v) || (std::isinf(v * scale) && v > 0);
-    if (v * scale > m) m = v * scale;
+    bad = bad || std::isnan(v) || v == std::numeric_limits<T>::infinity();
+    if (v > m) m = v;
   }
-  if (bad || m == -std::numeric_limits<T>::infinity()) kernels::detail::throw_bad_log_weights<T>(fn, x, scale);
+  if (bad || m == -std::numeric_limits<T>::infinity()) kernels::detail::throw_bad_log_weights<T>(fn, x);
   double s = 0;
-  for (const T v : x) s += static_cast<double>(std::exp(v * scale - m));
+  for (const T v : x) s += static_cast<double>(std::exp((v - m) * scale));
   return {double(m), s, false};
 }
 }  // namespace impl
@@ -313,8 +315,8 @@ inline T softmax_impl(std::span<const T> x, std::span<T> out, T temperature) {
   const auto st = impl::lse("softmax", x, scale);
   const T m = static_cast<T>(st.m);
   const double inv_s = 1.0 / st.s;
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = static_cast<T>(std::exp(x[i] * scale - m) * inv_s);
-  return static_cast<T>(st.m + std::log(st.s));
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = static_cast<T>(std::exp((x[i] - m) * scale) * inv_s);
+  return static_cast<T>(st.m * static_cast<double>(scale) + std::log(st.s));
 }
 inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
   return softmax_impl(x, out, temperature);

@@ -197,10 +197,15 @@ inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
 // out[F_{j-1}, F_j) = j with F_j = #{m : t(m) <= C_j}; `count(c, previous)` returns F.
 template <class I>
 inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t m_count) noexcept {
-  // One unconditional store covers the common run of length 1 without a data-dependent
-  // branch; an empty run's store is overwritten by the next run (runs go in ascending j).
-  if (from < m_count) out[from] = j;
-  for (std::size_t p = from + 1; p < to; ++p) out[p] = j;
+  // Writing 4 copies unconditionally covers runs of 0..4 (nearly all of them) without a
+  // data-dependent branch, which would mispredict on every irregular count; what lies past
+  // this run is overwritten by the next runs (written in ascending j) or by the final fill.
+  if (m_count >= 4 && from <= m_count - 4) {
+    for (std::size_t q = 0; q < 4; ++q) out[from + q] = j;
+    for (std::size_t p = from + 4; p < to; ++p) out[p] = j;
+  } else {
+    for (std::size_t p = from; p < to; ++p) out[p] = j;
+  }
 }
 
 template <class T, class I, class Count>
@@ -287,6 +292,78 @@ struct stratified_targets {
   double operator()(std::size_t m) const noexcept { return (static_cast<double>(m) + v[m]) * step; }
 };
 
+// Systematic fast path, vectorised: C is produced in chunks (canonical association),
+// then F_j = #{m : (m + u) * step <= C_j} for a register of j at a time: a floor guess,
+// one corrective step each way with the exact predicate, and a re-check that sends any
+// lane still off (impossible for M < 2^50, kept as a proof) to the scalar correction.
+// Counts stay in double: exact integers below 2^53.
+template <class Ops, class T, class I>
+inline void systematic_counts(std::span<const T> w, const weight_summary& ws, std::size_t m_count, double u,
+                              I* out) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t vw = Ops::width;
+  // A multiple of 4 and of every width; large enough that the scalar stores of C have
+  // retired before the vector loads read them (a load spanning several in-flight stores
+  // cannot be forwarded and stalls).
+  constexpr std::size_t chunk = 512;
+  const std::size_t n = w.size();
+  const double step = ws.total / static_cast<double>(m_count);
+  const double inv_step = static_cast<double>(m_count) / ws.total;
+  const systematic_targets t{u, step};
+  const reg vinv = Ops::set1(inv_step), vb = Ops::set1(1.0 - u), vu = Ops::set1(u), vstep = Ops::set1(step);
+  const reg zero = Ops::set1(0.0), one = Ops::set1(1.0), vm = Ops::set1(static_cast<double>(m_count));
+  const reg magic = Ops::set1(exp_constants<double>::magic);
+  alignas(64) double cbuf[chunk];
+  alignas(64) double fbuf[chunk];
+  std::size_t f_prev = 0;
+  std::size_t base = ws.first & ~std::size_t(3);
+  double carry = 0.0;
+  while (base < n && f_prev < m_count) {
+    const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
+    for (std::size_t b = 0; b < len; b += 4) {
+      const std::size_t j = base + b;
+      if (j + 4 <= n) {
+        cdf4(carry, w[j], w[j + 1], w[j + 2], w[j + 3], cbuf + b);
+      } else {
+        double z[4] = {0, 0, 0, 0};
+        for (std::size_t q = 0; j + q < n; ++q) z[q] = w[j + q];
+        cdf4(carry, z[0], z[1], z[2], z[3], cbuf + b);
+      }
+      carry = cbuf[b + 3];
+    }
+    for (std::size_t q = 0; q < len; q += vw) {
+      const reg c = Ops::load(cbuf + q);
+      // guess floor(c / step - u) + 1, clamped to [0, M]
+      const reg e = Ops::min(Ops::max(Ops::fmadd(c, vinv, vb), zero), vm);
+      reg k = Ops::sub(Ops::add(e, magic), magic);
+      k = Ops::sub(k, Ops::select(Ops::lt(e, k), one, zero));
+      // t(k) = (k + u) * step, exactly as systematic_targets computes it
+      const auto up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
+      k = Ops::add(k, Ops::select(up, one, zero));
+      const reg km1 = Ops::sub(k, one);
+      const auto dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(km1, vu), vstep)));
+      k = Ops::select(dn, km1, k);
+      const auto bad_up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
+      const auto bad_dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(Ops::sub(k, one), vu), vstep)));
+      Ops::store(fbuf + q, k);
+      if (Ops::any(Ops::mask_or(bad_up, bad_dn))) [[unlikely]] {
+        for (std::size_t l = 0; l < vw; ++l)
+          fbuf[q + l] = static_cast<double>(
+              correct_count(static_cast<std::size_t>(fbuf[q + l]), cbuf[q + l], m_count, t));
+      }
+    }
+    const std::size_t k0 = base < ws.first ? ws.first - base : 0;
+    const std::size_t k1 = std::min(len, n - base);
+    for (std::size_t q = k0; q < k1; ++q) {
+      const auto f = static_cast<std::size_t>(static_cast<std::int64_t>(fbuf[q]));
+      fill_run(out, f_prev, f, static_cast<I>(base + q), m_count);
+      f_prev = f;
+    }
+    base += len;
+  }
+  for (std::size_t p = f_prev; p < m_count; ++p) out[p] = static_cast<I>(ws.last);
+}
+
 template <bool Fast, class T, class I>
 inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
   if (su.size() != out.size())
@@ -310,6 +387,10 @@ inline void systematic(std::span<const T> w, double u, std::span<I> out) {
   if (m_count == 0) return;
   const systematic_targets t{u, ws.total / static_cast<double>(m_count)};
   if constexpr (Fast) {
+    if (m_count < (std::size_t(1) << 50)) {
+      systematic_counts<native_ops<double>>(w, ws, m_count, u, out.data());
+      return;
+    }
     const double inv_step = static_cast<double>(m_count) / ws.total;
     count_inverse_cdf(w, ws, m_count,
                       [&](double c, std::size_t) {

@@ -106,10 +106,12 @@ struct ops<T, isa_scalar> {
   static reg max(reg a, reg b) noexcept { return a > b ? a : b; }
   static reg min(reg a, reg b) noexcept { return a < b ? a : b; }
   static mask lt(reg a, reg b) noexcept { return a < b; }
+  static mask le(reg a, reg b) noexcept { return a <= b; }
   static mask eq(reg a, reg b) noexcept { return a == b; }
   static mask neq(reg a, reg b) noexcept { return a != b; }
   static mask is_nan(reg a) noexcept { return a != a; }
   static mask mask_or(mask a, mask b) noexcept { return a || b; }
+  static mask mask_and(mask a, mask b) noexcept { return a && b; }
   static bool any(mask m) noexcept { return m; }
   static reg select(mask m, reg a, reg b) noexcept { return m ? a : b; }
   // 2^n where t = n + magic (n an integer held in t's low mantissa bits).
@@ -151,10 +153,12 @@ struct ops<float, isa_sse2> {
   static reg max(reg a, reg b) noexcept { return _mm_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm_min_ps(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm_cmplt_ps(a, b); }
+  static mask le(reg a, reg b) noexcept { return _mm_cmple_ps(a, b); }
   static mask eq(reg a, reg b) noexcept { return _mm_cmpeq_ps(a, b); }
   static mask neq(reg a, reg b) noexcept { return _mm_cmpneq_ps(a, b); }
   static mask is_nan(reg a) noexcept { return _mm_cmpunord_ps(a, a); }
   static mask mask_or(mask a, mask b) noexcept { return _mm_or_ps(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return _mm_and_ps(a, b); }
   static bool any(mask m) noexcept { return _mm_movemask_ps(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept {
     return _mm_or_ps(_mm_and_ps(m, a), _mm_andnot_ps(m, b));
@@ -205,10 +209,12 @@ struct ops<double, isa_sse2> {
   static reg max(reg a, reg b) noexcept { return _mm_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm_min_pd(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm_cmplt_pd(a, b); }
+  static mask le(reg a, reg b) noexcept { return _mm_cmple_pd(a, b); }
   static mask eq(reg a, reg b) noexcept { return _mm_cmpeq_pd(a, b); }
   static mask neq(reg a, reg b) noexcept { return _mm_cmpneq_pd(a, b); }
   static mask is_nan(reg a) noexcept { return _mm_cmpunord_pd(a, a); }
   static mask mask_or(mask a, mask b) noexcept { return _mm_or_pd(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return _mm_and_pd(a, b); }
   static bool any(mask m) noexcept { return _mm_movemask_pd(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept {
     return _mm_or_pd(_mm_and_pd(m, a), _mm_andnot_pd(m, b));
@@ -246,10 +252,12 @@ struct ops<float, isa_avx2> {
   static reg max(reg a, reg b) noexcept { return _mm256_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm256_min_ps(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static mask le(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
   static mask eq(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
   static mask neq(reg a, reg b) noexcept { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
   static mask is_nan(reg a) noexcept { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static mask mask_or(mask a, mask b) noexcept { return _mm256_or_ps(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return _mm256_and_ps(a, b); }
   static bool any(mask m) noexcept { return _mm256_movemask_ps(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_ps(b, a, m); }
   static reg pow2_from_magic(reg t) noexcept {
@@ -298,10 +306,12 @@ struct ops<double, isa_avx2> {
   static reg max(reg a, reg b) noexcept { return _mm256_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm256_min_pd(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  static mask le(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
   static mask eq(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
   static mask neq(reg a, reg b) noexcept { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
   static mask is_nan(reg a) noexcept { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
   static mask mask_or(mask a, mask b) noexcept { return _mm256_or_pd(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return _mm256_and_pd(a, b); }
   static bool any(mask m) noexcept { return _mm256_movemask_pd(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_pd(b, a, m); }
   static reg pow2_from_magic(reg t) noexcept {
@@ -340,10 +350,12 @@ struct ops<float, isa_avx512> {
   static reg max(reg a, reg b) noexcept { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm512_min_ps(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static mask le(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
   static mask eq(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static mask neq(reg a, reg b) noexcept { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
   static mask is_nan(reg a) noexcept { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
+  static mask mask_and(mask a, mask b) noexcept { return static_cast<mask>(a & b); }
   static bool any(mask m) noexcept { return m != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_ps(m, b, a); }
   static reg pow2_from_magic(reg t) noexcept {
@@ -392,10 +404,12 @@ struct ops<double, isa_avx512> {
   static reg max(reg a, reg b) noexcept { return _mm512_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm512_min_pd(a, b); }
   static mask lt(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  static mask le(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
   static mask eq(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
   static mask neq(reg a, reg b) noexcept { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
   static mask is_nan(reg a) noexcept { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
   static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
+  static mask mask_and(mask a, mask b) noexcept { return static_cast<mask>(a & b); }
   static bool any(mask m) noexcept { return m != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_pd(m, b, a); }
   static reg pow2_from_magic(reg t) noexcept {
@@ -432,10 +446,12 @@ struct ops<float, isa_neon> {
   static reg max(reg a, reg b) noexcept { return vbslq_f32(vcgtq_f32(a, b), a, b); }
   static reg min(reg a, reg b) noexcept { return vbslq_f32(vcltq_f32(a, b), a, b); }
   static mask lt(reg a, reg b) noexcept { return vcltq_f32(a, b); }
+  static mask le(reg a, reg b) noexcept { return vcleq_f32(a, b); }
   static mask eq(reg a, reg b) noexcept { return vceqq_f32(a, b); }
   static mask neq(reg a, reg b) noexcept { return vmvnq_u32(vceqq_f32(a, b)); }
   static mask is_nan(reg a) noexcept { return vmvnq_u32(vceqq_f32(a, a)); }
   static mask mask_or(mask a, mask b) noexcept { return vorrq_u32(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return vandq_u32(a, b); }
   static bool any(mask m) noexcept { return vmaxvq_u32(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return vbslq_f32(m, a, b); }
   static reg pow2_from_magic(reg t) noexcept {
@@ -480,12 +496,14 @@ struct ops<double, isa_neon> {
   static reg max(reg a, reg b) noexcept { return vbslq_f64(vcgtq_f64(a, b), a, b); }
   static reg min(reg a, reg b) noexcept { return vbslq_f64(vcltq_f64(a, b), a, b); }
   static mask lt(reg a, reg b) noexcept { return vcltq_f64(a, b); }
+  static mask le(reg a, reg b) noexcept { return vcleq_f64(a, b); }
   static mask eq(reg a, reg b) noexcept { return vceqq_f64(a, b); }
   static mask neq(reg a, reg b) noexcept {
     return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(vceqq_f64(a, b))));
   }
   static mask is_nan(reg a) noexcept { return neq(a, a); }
   static mask mask_or(mask a, mask b) noexcept { return vorrq_u64(a, b); }
+  static mask mask_and(mask a, mask b) noexcept { return vandq_u64(a, b); }
   static bool any(mask m) noexcept { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return vbslq_f64(m, a, b); }
   static reg pow2_from_magic(reg t) noexcept {
