@@ -182,6 +182,12 @@ TEST_CASE("beam search stops at each budget limit with exact accounting", "[beam
     CHECK(r.spent.verifier_calls == 3);
     CHECK(r.spent.verifier_items == 12);
   }
+  SECTION("samples: fewer candidates per round, and the reason is reported") {
+    const auto r = beam_search(gen, prm, "Q", beam_search_options{.n = 8, .beam_width = 2, .budget = {.max_samples = 6}}, rng);
+    CHECK(r.stopped == stop_reason::sample_limit);
+    CHECK(r.spent.samples == 6);
+    CHECK(r.spent.steps == 6 * 6);  // 6 children per round until all finish at depth 6
+  }
   SECTION("a spent budget throws before any work") {
     CHECK_THROWS_AS(beam_search(gen, prm, "Q", beam_search_options{.budget = {.max_tokens = 0}}, rng), budget_exhausted);
   }
@@ -245,4 +251,21 @@ TEST_CASE("beam search is deterministic across threads and batch sizes", "[beam_
     CHECK(tokens[0] == tokens[1]);
     CHECK(tokens[0] == tokens[2]);
   }
+}
+
+TEST_CASE("beam search retains finished beams and still draws N children per round", "[beam_search]") {
+  // Root extensions alternate scripts: A finishes at step 1, B at step 3.
+  toy::scripted_generator gen({{toy::scripted_step("\\boxed{1}", true)},
+                               {toy::scripted_step("b1"), toy::scripted_step("b2"), toy::scripted_step("\\boxed{2}", true)}});
+  toy::function_prm prm{[](const trajectory&) { return 0.5; }};
+  std::mt19937_64 rng(1);
+  const auto r = beam_search(gen, prm, "Q", beam_search_options<select::majority_t>{.n = 4, .beam_width = 2}, rng);
+  // Round 1: A, B, A, B -> 2 finished, the 2 B beams kept and expanded 2 ways each;
+  // rounds 2 and 3 continue B; round 3 finishes 4 more (6 >= N: stop).
+  CHECK(gen.batch_sizes == std::vector<std::size_t>{4, 4, 4});
+  REQUIRE(r.candidates.size() == 6);
+  CHECK(r.candidates[0].answer == "1");
+  CHECK(r.candidates[1].answer == "1");
+  CHECK(r.answer == "2");  // 4 votes to 2
+  CHECK(r.stopped == stop_reason::completed);
 }

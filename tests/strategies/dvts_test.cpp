@@ -107,6 +107,12 @@ TEST_CASE("dvts budgets and bad input", "[dvts][budget][errors]") {
     CHECK(r.spent.generator_calls == 3);
     CHECK(r.spent.steps == 24);
   }
+  SECTION("samples: whole subtrees only") {
+    const auto r = dvts(gen, prm, "Q", dvts_options{.n = 8, .beam_width = 4, .max_depth = 2, .budget = {.max_samples = 6}}, rng);
+    CHECK(r.spent.samples == 4);  // one subtree of M = 4 fits in 6
+    CHECK(r.stopped == stop_reason::sample_limit);
+    CHECK(r.spent.steps == 8);    // 2 rounds of 4
+  }
   SECTION("tokens") {
     const auto r = dvts(gen, prm, "Q", dvts_options{.n = 4, .beam_width = 2, .budget = {.max_tokens = 30}}, rng);
     CHECK(r.stopped == stop_reason::token_limit);

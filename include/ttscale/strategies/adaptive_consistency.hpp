@@ -129,7 +129,7 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
     c.path = finished;
     c.answer = options.extract(finished);
     if (c.answer) {
-      const std::size_t v = ++votes[*c.answer];
+      ++votes[*c.answer];
       ++vote.answered;
       vote.leader = 0;
       vote.runner_up = 0;
@@ -141,7 +141,6 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
           vote.runner_up = n;
         }
       }
-      (void)v;
     }
     candidates.push_back(std::move(c));
   };

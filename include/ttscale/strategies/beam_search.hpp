@@ -50,6 +50,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
@@ -93,8 +94,8 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
   ctx.record_to(options.trace);
   const std::size_t keep_count = options.n / options.beam_width;
 
-  std::optional<stop_reason> stopped;
-  const std::size_t admitted = ctx.admit_samples(options.n, &stopped);
+  std::optional<stop_reason> admission_cut, stopped;
+  const std::size_t admitted = ctx.admit_samples(options.n, &admission_cut);
   std::vector<trajectory> finished;
   std::vector<trajectory> live{ctx.root()};
   for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
@@ -128,6 +129,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     for (std::size_t k : keep) live.push_back(pool[k]);
     ctx.mark(live, trace_status::kept);
   }
+  if (admission_cut) stopped = admission_cut;  // fewer candidates than asked: say why first
   if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
   auto candidates = detail::finished_candidates(std::span<const trajectory>(finished), options.extract,
                                                 options.aggregate);

@@ -70,8 +70,9 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
   ctx.record_to(options.trace);
 
   // A subtree is M of the N samples: a sample limit admits whole subtrees only.
-  std::optional<stop_reason> stopped;
-  const std::size_t subtrees = ctx.admit_samples(options.n, &stopped, options.beam_width) / options.beam_width;
+  std::optional<stop_reason> admission_cut, stopped;
+  const std::size_t subtrees =
+      ctx.admit_samples(options.n, &admission_cut, options.beam_width) / options.beam_width;
   std::vector<trajectory> beam(subtrees, ctx.root());
   std::vector<std::size_t> live(subtrees);
   for (std::size_t t = 0; t < subtrees; ++t) live[t] = t;
@@ -109,6 +110,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
   std::vector<trajectory> finished;
   for (std::size_t t = 0; t < subtrees; ++t)
     if (done[t]) finished.push_back(beam[t]);
+  if (admission_cut) stopped = admission_cut;  // fewer candidates than asked: say why first
   if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
   auto candidates = detail::finished_candidates(std::span<const trajectory>(finished), options.extract,
                                                 options.aggregate);

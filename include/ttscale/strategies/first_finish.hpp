@@ -34,7 +34,8 @@
 //    NOT deterministic: which sample finishes first (wall-clock order, so it
 //    depends on the generator's timing and the scheduler) and hence the
 //    tokens charged. Use lockstep mode where results must be reproducible.
-//    n threads are started: use it for n up to a few hundred.
+//    n threads are started: use it for n up to a few hundred. The trace
+//    (options.trace) records only the root in this mode.
 // Only finished samples are candidates (in finish order; at most k; the
 // score of the c-th finisher is -c, so select::best picks the first); the
 // cancelled ones are in the trace as pruned. stop_reason: first_finished
@@ -61,6 +62,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <optional>
