@@ -70,44 +70,41 @@ void baseline_context_rounds(benchmark::State& state) {
   report(state, n, rounds);
 }
 
-template <class Weight, class Trigger>
-void particle_filter_rounds(benchmark::State& state) {
+// One strategy run of `rounds` rounds over n particles per iteration.
+template <class Run>
+void strategy_rounds(benchmark::State& state, Run run) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::size_t rounds = rounds_for(n);
   free_generator gen;
   free_prm prm;
   std::mt19937_64 rng(1);
   for (auto _ : state) {
-    auto r = particle_filter(gen, prm, "Q",
-                             particle_filter_options<Weight, kernels::systematic_t, Trigger>{.n = n, .max_steps = rounds},
-                             rng);
+    auto r = run(gen, prm, n, rounds, rng);
     benchmark::DoNotOptimize(r.chosen_index);
   }
   report(state, n, rounds);
 }
 
-void entropic_particle_filter_rounds(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const std::size_t rounds = rounds_for(n);
-  free_generator gen;
-  free_prm prm;
-  std::mt19937_64 rng(1);
-  for (auto _ : state) {
-    auto r = entropic_particle_filter(gen, prm, "Q",
-                                      entropic_particle_filter_options{.n = n, .max_steps = rounds, .look_ahead = 0}, rng);
-    benchmark::DoNotOptimize(r.chosen_index);
-  }
-  report(state, n, rounds);
-}
+template <class Weight, class Trigger>
+auto particle_filter_with = [](free_generator& gen, free_prm& prm, std::size_t n, std::size_t rounds, auto& rng) {
+  return particle_filter(gen, prm, "Q",
+                         particle_filter_options<Weight, kernels::systematic_t, Trigger>{.n = n, .max_steps = rounds},
+                         rng);
+};
+auto entropic_filter = [](free_generator& gen, free_prm& prm, std::size_t n, std::size_t rounds, auto& rng) {
+  return entropic_particle_filter(gen, prm, "Q",
+                                  entropic_particle_filter_options{.n = n, .max_steps = rounds, .look_ahead = 0}, rng);
+};
 }  // namespace
 
 BENCHMARK(baseline_context_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
-BENCHMARK(particle_filter_rounds<weight_from::logit_reward_t, resample_when::every_round_t>)
-    ->Name("particle_filter_rounds/logit/every_round")
+BENCHMARK_CAPTURE(strategy_rounds, particle_filter/logit/every_round,
+                  particle_filter_with<weight_from::logit_reward_t, resample_when::every_round_t>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
-BENCHMARK(particle_filter_rounds<weight_from::reward_t, resample_when::ess_below>)
-    ->Name("particle_filter_rounds/reward/ess_below")
+BENCHMARK_CAPTURE(strategy_rounds, particle_filter/reward/ess_below,
+                  particle_filter_with<weight_from::reward_t, resample_when::ess_below>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
-BENCHMARK(entropic_particle_filter_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
+    ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

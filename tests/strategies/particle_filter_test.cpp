@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "strategies/particle_scripts.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -17,31 +19,10 @@
 #include <vector>
 
 using namespace ttscale;
+using particle_test::four_scripts;
+using particle_test::script_of;
 
 namespace {
-// Four scripts of `steps` unfinished steps and a finished last one; the
-// scripted generator gives slot s script s in round 0, and a particle's
-// script index rides in engine_state (so copies continue their ancestor's).
-std::vector<toy::script> four_scripts(std::size_t steps) {
-  std::vector<toy::script> out(4);
-  for (std::size_t s = 0; s < 4; ++s) {
-    const char digit = static_cast<char>('0' + s);
-    for (std::size_t d = 0; d + 1 < steps; ++d) {
-      std::string text(1, 's');  // "s<script>d<depth> " (built with += : GCC 12 warns on operator+ chains)
-      text += digit;
-      text += 'd';
-      text += static_cast<char>('0' + d);
-      text += ' ';
-      out[s].push_back(toy::scripted_step(text, false, 1));
-    }
-    std::string last = "\\boxed{";
-    last += digit;
-    last += '}';
-    out[s].push_back(toy::scripted_step(last, true, 1));
-  }
-  return out;
-}
-std::size_t script_of(const trajectory& t) { return static_cast<std::size_t>(t.last_step().engine_state); }
 
 // The seed a strategy draws from a copy of the caller's engine (draw_seed).
 std::uint64_t seed_of(std::mt19937_64 rng) { return draw_seed(rng); }
@@ -49,6 +30,40 @@ std::uint64_t seed_of(std::mt19937_64 rng) { return draw_seed(rng); }
 std::vector<std::uint32_t> sorted(std::vector<std::uint32_t> v) {
   std::sort(v.begin(), v.end());
   return v;
+}
+
+// Paired sign test on the same toy problems: under "no difference" each
+// discordant problem (one method right, the other wrong) is the first
+// method's with probability 1/2, so first_only ~ Binomial(first_only +
+// second_only, 1/2). significant() asks first_only - second_only > 3 sqrt(n)
+// with n the discordant count: 3 standard deviations of the difference under
+// the null (one-sided p ~ 0.0013).
+struct paired_outcome {
+  std::size_t first_only = 0, second_only = 0;
+  double first_tokens = 0, second_tokens = 0;  ///< mean tokens per problem
+  [[nodiscard]] bool significant() const {
+    return static_cast<double>(first_only) - static_cast<double>(second_only) >
+           3.0 * std::sqrt(static_cast<double>(first_only + second_only));
+  }
+};
+template <class First, class Second>
+paired_outcome paired_runs(std::size_t count, double auc, First first, Second second) {
+  const auto problems = toy::make_problems({.count = count, .min_level = 4, .max_level = 5, .seed = 2024});
+  paired_outcome o;
+  for (const auto& p : problems) {
+    toy::arithmetic_generator gen(p);
+    toy::noisy_prm prm(p, {.auc = auc, .seed = 7});
+    std::mt19937_64 rng(p.id);
+    const auto a = first(gen, prm, p, rng);
+    const auto b = second(gen, prm, p, rng);
+    const bool a_right = a.has_choice() && toy::is_correct(p, a.chosen().path);
+    const bool b_right = b.has_choice() && toy::is_correct(p, b.chosen().path);
+    o.first_only += a_right && !b_right;
+    o.second_only += b_right && !a_right;
+    o.first_tokens += static_cast<double>(a.spent.tokens) / static_cast<double>(count);
+    o.second_tokens += static_cast<double>(b.spent.tokens) / static_cast<double>(count);
+  }
+  return o;
 }
 }  // namespace
 
@@ -273,31 +288,21 @@ TEST_CASE("particle_filter results do not depend on batch size or thread count",
 }
 
 TEST_CASE("particle_filter beats best-of-N at equal tokens on hard toy problems", "[particle_filter][toy]") {
-  // Paired comparison on the same problems (levels 4-5, PRM AUC 0.9). Under
-  // "no difference", each discordant problem (one method right, the other
-  // wrong) is PF's with probability 1/2, so b = #PF-only ~ Binomial(b + c, 1/2)
-  // (sign test). We require b - c > 3 sqrt(b + c): 3 standard deviations of
-  // b - c under the null (one-sided p ~ 0.0013). Best-of-N gets at least the
-  // filter's tokens (asserted), so the comparison favours it, not the filter.
-  const auto problems = toy::make_problems({.count = 160, .min_level = 4, .max_level = 5, .seed = 2024});
-  std::size_t b = 0, c = 0;
-  double pf_tokens = 0, bon_tokens = 0;
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 7});
-    std::mt19937_64 rng(p.id);
-    const auto pf = particle_filter(gen, prm, p.prompt(), particle_filter_options{.n = 16, .max_steps = 24}, rng);
-    const auto bon = best_of_n(gen, prm, p.prompt(), best_of_n_options{.n = 18, .max_steps = 24}, rng);
-    const bool pf_right = pf.has_choice() && toy::is_correct(p, pf.chosen().path);
-    const bool bon_right = bon.has_choice() && toy::is_correct(p, bon.chosen().path);
-    b += pf_right && !bon_right;
-    c += bon_right && !pf_right;
-    pf_tokens += static_cast<double>(pf.spent.tokens);
-    bon_tokens += static_cast<double>(bon.spent.tokens);
-  }
-  INFO("PF-only " << b << ", best-of-N-only " << c << ", tokens " << pf_tokens / 160 << " vs " << bon_tokens / 160);
-  CHECK(bon_tokens >= pf_tokens);
-  CHECK(static_cast<double>(b) - static_cast<double>(c) > 3.0 * std::sqrt(static_cast<double>(b + c)));
+  // Paired comparison on the same problems (levels 4-5, PRM AUC 0.9): see
+  // paired_sign_test. Best-of-N gets at least the filter's tokens (asserted),
+  // so the comparison favours it, not the filter.
+  const paired_outcome o = paired_runs(
+      160, 0.9,
+      [](auto& gen, auto& prm, const auto& p, auto& rng) {
+        return particle_filter(gen, prm, p.prompt(), particle_filter_options{.n = 16, .max_steps = 24}, rng);
+      },
+      [](auto& gen, auto& prm, const auto& p, auto& rng) {
+        return best_of_n(gen, prm, p.prompt(), best_of_n_options{.n = 18, .max_steps = 24}, rng);
+      });
+  INFO("PF-only " << o.first_only << ", best-of-N-only " << o.second_only << ", tokens " << o.first_tokens << " vs "
+                  << o.second_tokens);
+  CHECK(o.second_tokens >= o.first_tokens);
+  CHECK(o.significant());
 }
 
 TEST_CASE("particle_filter records resampling in a search trace", "[particle_filter]") {
@@ -318,30 +323,21 @@ TEST_CASE("particle_filter records resampling in a search trace", "[particle_fil
 TEST_CASE("particle_filter beats beam search at equal tokens on hard toy problems", "[particle_filter][toy]") {
   // Puri et al. 2025 (sec. 4): with an imperfect PRM, beam search prunes good
   // partial solutions the PRM misjudges; the filter keeps some of them by
-  // sampling. Same paired sign test as above, b - c > 3 sqrt(b + c), on 1000
-  // level 4-5 problems with a weak PRM (AUC 0.7) at N = 4 (beam width 4):
-  // the effect is about 0.09 of the problems with half of them discordant, so
-  // 1000 problems give an expected margin near 4 null standard deviations.
-  // Both use N = 4 samples and the same number of rounds; their mean tokens
-  // must agree within 3% (asserted) for the comparison to be at equal tokens.
-  const auto problems = toy::make_problems({.count = 1000, .min_level = 4, .max_level = 5, .seed = 2024});
-  std::size_t b = 0, c = 0;
-  double pf_tokens = 0, beam_tokens = 0;
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.7, .seed = 7});
-    std::mt19937_64 rng(p.id);
-    const auto pf = particle_filter(gen, prm, p.prompt(), particle_filter_options{.n = 4, .max_steps = 24}, rng);
-    const auto beam =
-        beam_search(gen, prm, p.prompt(), beam_search_options{.n = 4, .beam_width = 4, .max_depth = 24}, rng);
-    const bool pf_right = pf.has_choice() && toy::is_correct(p, pf.chosen().path);
-    const bool beam_right = beam.has_choice() && toy::is_correct(p, beam.chosen().path);
-    b += pf_right && !beam_right;
-    c += beam_right && !pf_right;
-    pf_tokens += static_cast<double>(pf.spent.tokens);
-    beam_tokens += static_cast<double>(beam.spent.tokens);
-  }
-  INFO("PF-only " << b << ", beam-only " << c << ", tokens " << pf_tokens / 1000 << " vs " << beam_tokens / 1000);
-  CHECK(std::abs(pf_tokens - beam_tokens) < 0.03 * beam_tokens);
-  CHECK(static_cast<double>(b) - static_cast<double>(c) > 3.0 * std::sqrt(static_cast<double>(b + c)));
+  // sampling. 1000 level 4-5 problems with a weak PRM (AUC 0.7) at N = 4
+  // (beam width 4): the effect is about 0.09 of the problems with half of
+  // them discordant, so 1000 problems give an expected margin near 4 null
+  // standard deviations. Both use N = 4 samples and the same rounds; their
+  // mean tokens must agree within 3% (asserted): a comparison at equal tokens.
+  const paired_outcome o = paired_runs(
+      1000, 0.7,
+      [](auto& gen, auto& prm, const auto& p, auto& rng) {
+        return particle_filter(gen, prm, p.prompt(), particle_filter_options{.n = 4, .max_steps = 24}, rng);
+      },
+      [](auto& gen, auto& prm, const auto& p, auto& rng) {
+        return beam_search(gen, prm, p.prompt(), beam_search_options{.n = 4, .beam_width = 4, .max_depth = 24}, rng);
+      });
+  INFO("PF-only " << o.first_only << ", beam-only " << o.second_only << ", tokens " << o.first_tokens << " vs "
+                  << o.second_tokens);
+  CHECK(std::abs(o.first_tokens - o.second_tokens) < 0.03 * o.second_tokens);
+  CHECK(o.significant());
 }

@@ -4,31 +4,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "strategies/particle_scripts.hpp"
+
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
 using namespace ttscale;
+using particle_test::four_scripts;
+using particle_test::script_of;
 
 namespace {
-std::vector<toy::script> four_scripts(std::size_t steps) {
-  std::vector<toy::script> out(4);
-  for (std::size_t s = 0; s < 4; ++s) {
-    for (std::size_t d = 0; d + 1 < steps; ++d) {
-      std::string text = "s";
-      text += static_cast<char>('0' + s);
-      text += ' ';
-      out[s].push_back(toy::scripted_step(text, false, 1));
-    }
-    std::string last = "\\boxed{";
-    last += static_cast<char>('0' + s);
-    last += '}';
-    out[s].push_back(toy::scripted_step(last, true, 1));
-  }
-  return out;
-}
-std::size_t script_of(const trajectory& t) { return static_cast<std::size_t>(t.last_step().engine_state); }
 
 std::vector<std::int64_t> states(const trajectory& t) {
   std::vector<std::int64_t> out;
