@@ -71,6 +71,11 @@ template <class Ops>
     p = Ops::fmadd(p, Ops::mul(r, r), r);
     p = Ops::add(p, Ops::set1(1.0));
   }
+  // Common case: every result normal, one scale factor 2^n (n in [-125, 127]).
+  if (!Ops::any(Ops::mask_or(Ops::lt(x, Ops::set1(C::normal_lo)), Ops::lt(Ops::set1(C::normal_hi), x)))) {
+    const reg y = Ops::mul(p, Ops::pow2_from_magic(t));
+    return Ops::select(Ops::is_nan(x), x, y);
+  }
   // n = n1 + n2 with n1 = round(n / 2): both 2^n1 and 2^n2 are normal numbers.
   const reg t1 = Ops::fmadd(n, Ops::set1(T(0.5)), magic);
   const reg n1 = Ops::sub(t1, magic);

@@ -118,9 +118,8 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   std::size_t j = 0;
   for (; j + 4 <= n; j += 4) {
     const double a = w[j], b = w[j + 1], c = w[j + 2], d = w[j + 3];
-    // !(x >= 0) catches NaN and negatives; x - x != 0 catches +-inf. Branch-free on purpose.
-    bad |= !(a >= 0) | !(b >= 0) | !(c >= 0) | !(d >= 0) |
-           ((a - a) != 0) | ((b - b) != 0) | ((c - c) != 0) | ((d - d) != 0);
+    // !(x >= 0) catches NaN and negatives; +inf makes the total inf (checked below).
+    bad |= !((a >= 0) & (b >= 0) & (c >= 0) & (d >= 0));
     const double p1 = a + b;
     carry = carry + (p1 + (c + d));
   }
@@ -202,12 +201,12 @@ inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
 // out[F_{j-1}, F_j) = j with F_j = #{m : t(m) <= C_j}; `count(c, previous)` returns F.
 template <class I>
 inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t m_count) noexcept {
-  // Writing 4 copies unconditionally covers runs of 0..4 (nearly all of them) without a
+  // Writing 8 copies unconditionally covers runs of 0..8 (nearly all of them) without a
   // data-dependent branch, which would mispredict on every irregular count; what lies past
   // this run is overwritten by the next runs (written in ascending j) or by the final fill.
-  if (m_count >= 4 && from <= m_count - 4) {
-    for (std::size_t q = 0; q < 4; ++q) out[from + q] = j;
-    for (std::size_t p = from + 4; p < to; ++p) out[p] = j;
+  if (m_count >= 8 && from <= m_count - 8) {
+    for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+    for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
   } else {
     for (std::size_t p = from; p < to; ++p) out[p] = j;
   }

@@ -65,6 +65,8 @@ struct exp_constants<float> {
   static constexpr float lo = -104.0f;         // exp(lo) rounds to 0; inputs are clamped here
   static constexpr float zero_below = -103.98f;  // exp(x) < 2^-150 (rounds to 0) below this
   static constexpr float hi = 88.8f;           // exp(hi) overflows; clamping keeps 2^n finite
+  static constexpr float normal_lo = -86.0f;   // inside [normal_lo, normal_hi] n is in [-125, 127]
+  static constexpr float normal_hi = 87.0f;
   static constexpr float magic = 12582912.0f;  // 1.5 * 2^23: x + magic rounds x to an integer
   static constexpr std::uint32_t bias = 127;
   static constexpr int mant_bits = 23;
@@ -78,6 +80,8 @@ struct exp_constants<double> {
   static constexpr double lo = -746.0;
   static constexpr double zero_below = -745.2;  // exp(x) < 2^-1075 below this
   static constexpr double hi = 710.0;
+  static constexpr double normal_lo = -707.0;  // inside [normal_lo, normal_hi] n is in [-1021, 1023]
+  static constexpr double normal_hi = 708.0;
   static constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr std::uint64_t bias = 1023;
   static constexpr int mant_bits = 52;
