@@ -54,11 +54,12 @@
 #include <ttscale/trace.hpp>
 #include <ttscale/verifier.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <random>
+#include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE
@@ -129,9 +130,22 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
   if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
   ctx.record_to(options.trace);
 
-  std::priority_queue<detail::a_star_entry, std::vector<detail::a_star_entry>, detail::a_star_later> open;
+  // The open set: a binary heap on a vector (std::push_heap / pop_heap), so
+  // the leftovers can be scanned without popping them all at the end.
+  std::vector<detail::a_star_entry> open;
+  const detail::a_star_later later;
+  auto push = [&](detail::a_star_entry e) {
+    open.push_back(std::move(e));
+    std::push_heap(open.begin(), open.end(), later);
+  };
+  auto pop = [&] {
+    std::pop_heap(open.begin(), open.end(), later);
+    detail::a_star_entry e = std::move(open.back());
+    open.pop_back();
+    return e;
+  };
   std::uint64_t pushed = 0;
-  open.push({0.0, 0.0, 0, pushed++, ctx.root()});
+  push({0.0, 0.0, 0, pushed++, ctx.root()});
   std::vector<trajectory> solutions;
   std::size_t expanded = 0;
   std::optional<stop_reason> stopped;
@@ -140,30 +154,27 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     if ((stopped = ctx.stop_check())) break;
     std::vector<detail::a_star_entry> popped;
     while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
-      const detail::a_star_entry& top = open.top();
+      const detail::a_star_entry& top = open.front();
       if (top.state.finished()) {
-        solutions.push_back(top.state);
-        open.pop();
+        solutions.push_back(pop().state);
         continue;
       }
       if (expanded + popped.size() >= options.expansions) break;
       if (top.steps >= options.max_depth) {
-        ctx.mark(top.state, trace_status::pruned);
-        open.pop();
+        ctx.mark(pop().state, trace_status::pruned);
         continue;
       }
-      popped.push_back(top);
-      open.pop();
+      popped.push_back(pop());
     }
     if (popped.empty() || solutions.size() >= options.solutions) {
-      for (const detail::a_star_entry& e : popped) open.push(e);  // not expanded after all
+      for (detail::a_star_entry& e : popped) push(std::move(e));  // not expanded after all
       break;
     }
     std::optional<stop_reason> sample_cut;
     const std::size_t wanted = popped.size() * options.continuations;
     const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
     if (admitted < wanted) {  // expand only the states whose K samples fit
-      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) open.push(popped[i]);
+      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) push(popped[i]);
       popped.resize(admitted / options.continuations);
       if (popped.empty()) {
         stopped = sample_cut;
@@ -180,7 +191,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
       const detail::a_star_entry& parent = popped[round.from[i]];
       const double h = 1.0 - round.children[i].step_score();
       const double g = options.path_cost(parent.cost_sum, parent.steps);
-      open.push({g + h, parent.cost_sum + h, parent.steps + 1, pushed++, round.children[i]});
+      push({g + h, parent.cost_sum + h, parent.steps + 1, pushed++, round.children[i]});
     }
     if ((stopped = round.cut)) break;
     if (sample_cut) {
@@ -189,9 +200,13 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     }
   }
   // Stopped early: complete states still queued are candidates too, in f order.
-  if (solutions.size() < options.solutions)
-    for (; !open.empty(); open.pop())
-      if (open.top().state.finished()) solutions.push_back(open.top().state);
+  if (solutions.size() < options.solutions) {
+    std::vector<detail::a_star_entry> left;
+    for (const detail::a_star_entry& e : open)
+      if (e.state.finished()) left.push_back(e);
+    std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
+    for (const detail::a_star_entry& e : left) solutions.push_back(e.state);
+  }
   if (!stopped && solutions.empty()) stopped = stop_reason::depth_limit;
   auto candidates = detail::finished_candidates(std::span<const trajectory>(solutions), options.extract,
                                                 options.aggregate);
