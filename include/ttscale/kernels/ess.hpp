@@ -11,8 +11,9 @@
 // Valid input and errors are those of logsumexp (log_weights.hpp): empty -> invalid_argument;
 // NaN, +inf, all -inf -> invalid_score. -inf entries have weight exactly 0 (and contribute
 // 0 * log 0 = 0 to the entropy).
-// Accuracy: ESS within 16 eps(T) relative (the float path rounds each exp to float);
-// entropy within 16 eps(T) * (1 + |max| + log N) absolute.
+// Accuracy (tests/kernels/ess_test.cpp, long double reference): ESS within
+// (16 eps(T) + N 2^-52) relative; entropy within 16 eps(T) (1 + log N + sum_i W_i |log W_i|)
+// + N 2^-50 absolute (the float path rounds each exp and each log-weight to float).
 #pragma once
 
 #include <ttscale/config.hpp>

@@ -3,15 +3,17 @@
 // Method (Cody & Waite range reduction, as in Cephes `expf`/`exp`): write
 // x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2, evaluate exp(r) by a
 // polynomial and scale by 2^n. ln2 is split in two (c1 + c2) so n * c1 is exact. The
-// scale 2^n is applied as two factors 2^(n - n/2) * 2^(n/2), both normal numbers, so
-// results in the subnormal range are rounded once, like std::exp, instead of flushed.
+// scale 2^n is one factor when every lane's result is normal; otherwise it is applied as
+// two factors 2^(n - n/2) * 2^(n/2), both normal numbers, so results in the subnormal
+// range are rounded once, like std::exp, instead of flushed.
 //   float : degree-7 Cephes minimax polynomial.
 //   double: degree-13 Taylor polynomial (truncation error < 5e-18 relative on |r| <= ln2/2).
 //
 // Accuracy (tested in tests/kernels/exp_test.cpp against std::exp, itself < 1 ulp):
 //   float : <= 2 ulp over [-87.3, 88.7] on every 97th float plus all edge values; in the
 //           subnormal range [-103.97, -87.3] within 2 units of the subnormal spacing.
-//   double: <= 2 ulp over [-708, 709] on 2e6 dense points; subnormals as for float.
+//   double: <= 2 ulp over [-745.13, 709.78] on 2e6 points (grid + random), subnormals
+//           included as for float; measured worst 0.98 ulp (float: 1.00 ulp).
 // Special values: exp(-inf) = 0 exactly, and every input whose true exp is below half the
 // smallest subnormal gives +0; inputs above ln(max) give +inf; NaN gives NaN.
 // No -ffast-math needed: the rounding trick (x + 1.5 * 2^p - 1.5 * 2^p) only assumes

@@ -17,7 +17,8 @@
 //
 // Accuracy (tests/kernels/log_weights_test.cpp, against a long double reference):
 //   logsumexp, log_mean_exp: |error| <= 4 eps(T) * max(1, |result|) + N * 2^-50.
-//   log_normalize: out[i] within 4 eps(T) * max(1, |x[i]| + |lse|) of x[i] - lse.
+//   log_normalize: out[i] within 4 eps(T) * (1 + |out[i]| + log N) of x[i] - lse, plus the
+//                  sum's N 2^-50 at large N.
 //   softmax: each out[i] within (16 + 2|z_i|) eps(T) relative of the exact value, where
 //            z_i = x[i] / temperature - max (the rounding of z_i is amplified by exp), plus
 //            4 subnormal spacings absolute; the outputs sum to 1 within (N + 8) eps(T).
