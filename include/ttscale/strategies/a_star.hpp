@@ -207,10 +207,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
     for (const detail::a_star_entry& e : left) solutions.push_back(e.state);
   }
-  if (!stopped && solutions.empty()) stopped = stop_reason::depth_limit;
-  auto candidates = detail::finished_candidates(std::span<const trajectory>(solutions), options.extract,
-                                                options.aggregate);
-  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+  return detail::finish_step_search(ctx, std::span<const trajectory>(solutions), options, stopped);
 }
 
 TTSCALE_END_NAMESPACE

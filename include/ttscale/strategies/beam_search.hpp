@@ -129,11 +129,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     for (std::size_t k : keep) live.push_back(pool[k]);
     ctx.mark(live, trace_status::kept);
   }
-  if (admission_cut) stopped = admission_cut;  // fewer candidates than asked: say why first
-  if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
-  auto candidates = detail::finished_candidates(std::span<const trajectory>(finished), options.extract,
-                                                options.aggregate);
-  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+  return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
 }
 
 TTSCALE_END_NAMESPACE

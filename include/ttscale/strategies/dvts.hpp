@@ -110,11 +110,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
   std::vector<trajectory> finished;
   for (std::size_t t = 0; t < subtrees; ++t)
     if (done[t]) finished.push_back(beam[t]);
-  if (admission_cut) stopped = admission_cut;  // fewer candidates than asked: say why first
-  if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
-  auto candidates = detail::finished_candidates(std::span<const trajectory>(finished), options.extract,
-                                                options.aggregate);
-  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+  return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
 }
 
 TTSCALE_END_NAMESPACE

@@ -33,6 +33,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE
@@ -157,6 +158,19 @@ std::vector<candidate<answer_of<Extract>>> finished_candidates(std::span<const t
     out[i].answer = extract(finished[i]);
   }
   return out;
+}
+
+/// Ends a step-level search: the finished nodes become candidates and the
+/// selection policy picks one. The stop reason is, in order: the sample
+/// limit if it admitted fewer candidates than asked, the limit that stopped
+/// the loop, depth_limit if nothing finished, else completed.
+template <class Options, budget_policy B>
+auto finish_step_search(search_context<B>& ctx, std::span<const trajectory> finished, const Options& options,
+                        std::optional<stop_reason> stopped, std::optional<stop_reason> admission_cut = std::nullopt) {
+  if (admission_cut) stopped = admission_cut;
+  if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
+  auto candidates = finished_candidates(finished, options.extract, options.aggregate);
+  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
 }
 
 /// Validates the N / M shape shared by beam search and DVTS: N >= 1, M >= 1,
