@@ -680,8 +680,16 @@ namespace detail {
 // w_j = exp(lw_j - max lw) into a double buffer; the pure functions normalise by the sum.
 template <class T>
 inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
-  (void)checked_lse<native_ops<T>, T>("resample", lw);  // validates: NaN, +inf, all -inf
-  const T m = kernels::detail::max<native_ops<T>>(lw);
+  // Validation needs only the maximum: NaN anywhere, a +inf maximum or a -inf one (all
+  // weights zero) are the log-weight errors.
+  if (lw.empty()) throw_bad_log_weights<T>("resample", lw);
+  T m;
+  try {
+    m = kernels::detail::max<native_ops<T>>(lw);
+  } catch (const invalid_score&) {
+    throw_bad_log_weights<T>("resample", lw);
+  }
+  if (std::isinf(m)) throw_bad_log_weights<T>("resample", lw);
   out.resize(lw.size());
   using Ops = native_ops<T>;
   constexpr std::size_t w = Ops::width;
