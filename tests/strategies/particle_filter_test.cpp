@@ -341,3 +341,39 @@ TEST_CASE("particle_filter beats beam search at equal tokens on hard toy problem
   CHECK(std::abs(o.first_tokens - o.second_tokens) < 0.03 * o.second_tokens);
   CHECK(o.significant());
 }
+
+TEST_CASE("particle_filter stops cleanly when a call limit cuts a round", "[particle_filter]") {
+  std::mt19937_64 rng(3);
+  toy::function_prm prm{[](const trajectory&) { return 0.5; }};
+  SECTION("generator calls: 4 calls of one item in round 0, 2 left for round 1") {
+    toy::scripted_generator gen(four_scripts(4));
+    const auto r = particle_filter(
+        gen, prm, "Q",
+        particle_filter_options{.n = 4, .max_steps = 4, .exec = {.batch_size = 1}, .budget = {.max_generator_calls = 6}},
+        rng);
+    CHECK(r.stopped == stop_reason::generator_call_limit);
+    CHECK(r.spent.generator_calls == 6);
+    REQUIRE(r.candidates.size() == 4);
+    std::size_t deeper = 0;
+    for (const auto& c : r.candidates) deeper += c.path.depth() == 2;
+    CHECK(deeper == 2);
+    CHECK(!r.has_choice());  // nothing finished
+  }
+  SECTION("verifier calls") {
+    toy::scripted_generator gen(four_scripts(4));
+    const auto r = particle_filter(
+        gen, prm, "Q",
+        particle_filter_options{.n = 4, .max_steps = 4, .exec = {.batch_size = 3}, .budget = {.max_verifier_calls = 3}},
+        rng);
+    CHECK(r.stopped == stop_reason::verifier_call_limit);
+    CHECK(r.spent.verifier_calls == 3);
+    for (const auto& c : r.candidates) CHECK(!std::isnan(c.score));
+  }
+  SECTION("a single particle and a single round") {
+    toy::scripted_generator gen(four_scripts(1));
+    const auto r = particle_filter(gen, prm, "Q", particle_filter_options{.n = 1, .max_steps = 1}, rng);
+    CHECK(r.rounds.empty());
+    CHECK(r.answer == "0");
+    CHECK(r.candidates[0].score == 1.0);
+  }
+}

@@ -109,7 +109,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     return ea.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(o.max_steps));
   };
   const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, o.look_ahead, 0};
+      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, o.look_ahead, 0, true};
   return detail::filter_and_select(ctx, gen, &prm, o.n, plan, o.extract, o.candidate_score, o.selection);
 }
 

@@ -87,7 +87,7 @@ particle_search_result<answer_of<Extract>> particle_filter_body(
   ctx.record_to(o.trace);
   const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
   const sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0};
+      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0, false};
   return filter_and_select(ctx, gen, prm, o.n, plan, o.extract, o.candidate_score, o.selection);
 }
 }  // namespace detail

@@ -146,7 +146,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
     st.reset(ctx.root(), k == 0 ? admitted : o.n);
     const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-        o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k};
+        o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false};
     const std::optional<stop_reason> why = detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
     if (!stopped) stopped = why;
     detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);

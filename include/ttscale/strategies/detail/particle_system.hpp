@@ -114,6 +114,9 @@ struct sweep_plan {
   std::size_t max_steps;
   std::size_t look_ahead = 0;
   std::size_t sweep = 0;
+  /// The temperature depends on ESS(lw) (entropic annealing); otherwise the
+  /// untempered ESS pass is skipped when T = 1.
+  bool temperature_reads_ess = false;
 };
 
 template <class Temperature>
@@ -214,8 +217,10 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     }
 
     // Weigh: one batched PRM call.
-    std::vector<double> scores(weigh_nodes.size() + (score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
-    if constexpr (Weight::uses_reward) {
+    std::vector<double> scores;
+    if constexpr (!Weight::uses_reward) {
+      scores.assign(weigh_nodes.size() + (score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
+    } else {
       to_score.assign(weigh_nodes.begin(), weigh_nodes.end());
       if (score_ref) to_score.push_back(ref_child);
       scores = ctx.score_steps(*prm, to_score);
@@ -258,13 +263,21 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     rec.sweep = plan.sweep;
     rec.round = t;
     rec.competing = competing.size();
+    const double n_competing = static_cast<double>(competing.size());
     rec.all_zero = tempered_log_weights(lw_competing, 1.0, tempered);
-    rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(tempered));
-    rec.temperature = checked_temperature(plan.temperature, t, rec.ess_untempered / static_cast<double>(competing.size()),
-                                          ctx.name());
+    if (plan.temperature_reads_ess) {
+      rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(tempered));
+      rec.temperature = checked_temperature(plan.temperature, t, rec.ess_untempered / n_competing, ctx.name());
+    } else {
+      rec.temperature = checked_temperature(plan.temperature, t, std::numeric_limits<double>::quiet_NaN(), ctx.name());
+    }
     st.temperature = rec.temperature;
-    tempered_log_weights(lw_competing, rec.temperature, tempered);
+    if (rec.temperature != 1.0) tempered_log_weights(lw_competing, rec.temperature, tempered);
     rec.ess = kernels::effective_sample_size(std::span<const double>(tempered));
+    if (!plan.temperature_reads_ess)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
+      rec.ess_untempered = rec.temperature == 1.0 || rec.all_zero
+                               ? rec.ess
+                               : kernels::effective_sample_size(std::span<const double>(lw_competing));
     rec.resampled = plan.trigger(rec.ess, competing.size());
     if (rec.resampled) {
       // Conditional resampling keeps the reference (slot 0, competing index 0).
