@@ -30,7 +30,8 @@
 // is never resampled away); particle_score::weight or reward for the final
 // selection. Randomness: step t of slot i uses stream (i, t), the resampling
 // at round t stream (particle_stream, t), so results do not depend on batch
-// size or threads; round 0 sees the same first steps as best-of-N.
+// size or threads; from the same caller engine state, round 0 draws the
+// same first steps as best-of-N (common random numbers).
 // Cost: N samples, about N * depth steps and PRM items, one generator and one
 // PRM call per round (per batch); overhead O(N) per round (bench/particle_bench).
 #pragma once
