@@ -105,8 +105,13 @@ struct a_star_entry {
   std::uint64_t order = 0;  // push order: ties pop the earliest pushed
   trajectory state;
 };
+/// What the heap orders: 16 bytes, so a large open set stays cache-friendly.
+struct a_star_key {
+  double f = 0.0;
+  std::uint64_t order = 0;  // index into the states, in push order
+};
 struct a_star_later {
-  bool operator()(const a_star_entry& a, const a_star_entry& b) const noexcept {
+  bool operator()(const a_star_key& a, const a_star_key& b) const noexcept {
     return a.f != b.f ? a.f > b.f : a.order > b.order;
   }
 };
@@ -130,22 +135,27 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
   if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
   ctx.record_to(options.trace);
 
-  // The open set: a binary heap on a vector (std::push_heap / pop_heap), so
+  // The open set: a binary heap of (f, push order) keys on a vector
+  // (std::push_heap / pop_heap); the states live beside it in push order, and
   // the leftovers can be scanned without popping them all at the end.
-  std::vector<detail::a_star_entry> open;
+  std::vector<detail::a_star_entry> states;
+  std::vector<detail::a_star_key> open;
   const detail::a_star_later later;
-  auto push = [&](detail::a_star_entry e) {
-    open.push_back(std::move(e));
+  auto requeue = [&](const detail::a_star_entry& e) {
+    open.push_back({e.f, e.order});
     std::push_heap(open.begin(), open.end(), later);
+  };
+  auto push = [&](double f, double cost_sum, std::size_t steps, const trajectory& state) {
+    states.push_back({f, cost_sum, steps, states.size(), state});
+    requeue(states.back());
   };
   auto pop = [&] {
     std::pop_heap(open.begin(), open.end(), later);
-    detail::a_star_entry e = std::move(open.back());
+    const std::uint64_t order = open.back().order;
     open.pop_back();
-    return e;
+    return states[order];
   };
-  std::uint64_t pushed = 0;
-  push({0.0, 0.0, 0, pushed++, ctx.root()});
+  push(0.0, 0.0, 0, ctx.root());
   std::vector<trajectory> solutions;
   std::size_t expanded = 0;
   std::optional<stop_reason> stopped;
@@ -154,7 +164,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     if ((stopped = ctx.stop_check())) break;
     std::vector<detail::a_star_entry> popped;
     while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
-      const detail::a_star_entry& top = open.front();
+      const detail::a_star_entry& top = states[open.front().order];
       if (top.state.finished()) {
         solutions.push_back(pop().state);
         continue;
@@ -167,14 +177,14 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
       popped.push_back(pop());
     }
     if (popped.empty() || solutions.size() >= options.solutions) {
-      for (detail::a_star_entry& e : popped) push(std::move(e));  // not expanded after all
+      for (const detail::a_star_entry& e : popped) requeue(e);  // not expanded after all
       break;
     }
     std::optional<stop_reason> sample_cut;
     const std::size_t wanted = popped.size() * options.continuations;
     const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
     if (admitted < wanted) {  // expand only the states whose K samples fit
-      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) push(popped[i]);
+      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) requeue(popped[i]);
       popped.resize(admitted / options.continuations);
       if (popped.empty()) {
         stopped = sample_cut;
@@ -191,7 +201,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
       const detail::a_star_entry& parent = popped[round.from[i]];
       const double h = 1.0 - round.children[i].step_score();
       const double g = options.path_cost(parent.cost_sum, parent.steps);
-      push({g + h, parent.cost_sum + h, parent.steps + 1, pushed++, round.children[i]});
+      push(g + h, parent.cost_sum + h, parent.steps + 1, round.children[i]);
     }
     if ((stopped = round.cut)) break;
     if (sample_cut) {
@@ -201,11 +211,11 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
   }
   // Stopped early: complete states still queued are candidates too, in f order.
   if (solutions.size() < options.solutions) {
-    std::vector<detail::a_star_entry> left;
-    for (const detail::a_star_entry& e : open)
-      if (e.state.finished()) left.push_back(e);
+    std::vector<detail::a_star_key> left;
+    for (const detail::a_star_key& k : open)
+      if (states[k.order].state.finished()) left.push_back(k);
     std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
-    for (const detail::a_star_entry& e : left) solutions.push_back(e.state);
+    for (const detail::a_star_key& k : left) solutions.push_back(states[k.order].state);
   }
   return detail::finish_step_search(ctx, std::span<const trajectory>(solutions), options, stopped);
 }
