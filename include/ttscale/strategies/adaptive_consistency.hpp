@@ -44,6 +44,7 @@
 #include <ttscale/strategies/detail/adaptive_consistency_beta.hpp>
 #include <ttscale/trace.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstddef>

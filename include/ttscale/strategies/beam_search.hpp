@@ -55,6 +55,7 @@
 #include <random>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE

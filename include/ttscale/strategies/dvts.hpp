@@ -40,6 +40,7 @@
 #include <cstddef>
 #include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE

@@ -71,6 +71,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE

@@ -24,6 +24,7 @@
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
