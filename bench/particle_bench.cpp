@@ -6,7 +6,8 @@
 // score (tree appends, accounting, the score check), the weights, two ESS
 // passes, the resampling kernel and the slot-keeping pass. The baseline runs
 // the same rounds with only the search_context calls (what any strategy pays);
-// PF - baseline is the particle machinery itself.
+// PF - baseline is the particle machinery itself; resampling_step times the
+// particle step alone (weights, ESS, resampling, slot keeping, path gather).
 // Target (issue #5): below 2 us + 5 ns per particle per round.
 //
 //   build/<dir>/bench/particle_bench --benchmark_counters_tabular=true
@@ -95,8 +96,39 @@ auto entropic_filter = [](free_generator& gen, free_prm& prm, std::size_t n, std
   return entropic_particle_filter(gen, prm, "Q",
                                   entropic_particle_filter_options{.n = n, .max_steps = rounds, .look_ahead = 0}, rng);
 };
+// The particle step alone, no search_context: weights -> ESS -> systematic
+// resampling -> slot keeping -> path gather, on random log-weights (redrawn
+// every iteration, outside the timing). What the particle methods add to a
+// round, minus the bookkeeping every strategy shares.
+void resampling_step(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  trajectory_tree tree("Q");
+  std::vector<trajectory> paths(n), old_paths(n);
+  for (std::size_t i = 0; i < n; ++i) paths[i] = tree.append(0, step{});
+  std::vector<double> lw(n), tempered;
+  std::vector<std::uint32_t> outputs(n);
+  for (std::size_t i = 0; i < n; ++i) outputs[i] = static_cast<std::uint32_t>(i);
+  detail::particle_resampler resampler;
+  random_engine noise(7), rng(8);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (double& x : lw) x = 4.0 * noise.uniform();
+    state.ResumeTiming();
+    detail::tempered_log_weights(lw, 1.0, tempered);
+    const double ess = kernels::effective_sample_size(std::span<const double>(tempered));
+    benchmark::DoNotOptimize(ess);
+    resampler.resample(kernels::systematic, tempered, outputs, rng);
+    old_paths.swap(paths);
+    for (std::size_t i = 0; i < n; ++i) paths[i] = old_paths[resampler.ancestors[i]];
+    benchmark::DoNotOptimize(paths.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
+  state.counters["ns_per_particle_round"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
 }  // namespace
 
+BENCHMARK(resampling_step)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(baseline_context_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(strategy_rounds, particle_filter/logit/every_round,
                   particle_filter_with<weight_from::logit_reward_t, resample_when::every_round_t>)

@@ -56,27 +56,27 @@ struct particle_resampler {
   /// Assigns `drawn` (any order) to `outputs`, keeping survivors in place.
   std::size_t keep_slots(std::size_t n, std::span<const std::uint32_t> outputs) {
     counts.assign(n, 0);
-    for (std::uint32_t a : drawn) ++counts[a];
-    offspring.assign(counts.begin(), counts.end());
     std::size_t distinct = 0;
-    for (std::uint32_t c : counts) distinct += c > 0;
+    for (std::uint32_t a : drawn) distinct += counts[a]++ == 0;
+    offspring.assign(counts.begin(), counts.end());
     ancestors.resize(n);
     for (std::size_t p = 0; p < n; ++p) ancestors[p] = static_cast<std::uint32_t>(p);
-    // First pass: an output position whose own particle has offspring keeps it.
+    // First pass: an output position whose own particle has offspring keeps it
+    // (branch-free: about half the particles die, an unpredictable branch).
     // Positions that are not outputs (the reference) keep themselves but do not
     // consume a copy. Second pass: the remaining copies fill the freed positions.
     std::vector<std::uint32_t>& freed = scratch_;
-    freed.clear();
+    freed.resize(outputs.size());
+    std::size_t freed_count = 0;
     for (std::uint32_t p : outputs) {
-      if (counts[p] > 0) {
-        --counts[p];
-      } else {
-        freed.push_back(p);
-      }
+      const std::uint32_t has = counts[p] > 0 ? 1 : 0;
+      freed[freed_count] = p;
+      freed_count += 1 - has;
+      counts[p] -= has;
     }
     std::size_t next = 0;
-    for (std::uint32_t a = 0; a < n && next < freed.size(); ++a)
-      for (; counts[a] > 0 && next < freed.size(); --counts[a]) ancestors[freed[next++]] = a;
+    for (std::uint32_t a = 0; a < n && next < freed_count; ++a)
+      for (; counts[a] > 0 && next < freed_count; --counts[a]) ancestors[freed[next++]] = a;
     return distinct;
   }
 
