@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #if defined(__SSE2__) || defined(_M_X64)
 #include <immintrin.h>
@@ -100,6 +101,7 @@ struct ops<T, isa_scalar> {
   static reg add(reg a, reg b) noexcept { return a + b; }
   static reg sub(reg a, reg b) noexcept { return a - b; }
   static reg mul(reg a, reg b) noexcept { return a * b; }
+  static reg div(reg a, reg b) noexcept { return a / b; }
   static reg fmadd(reg a, reg b, reg c) noexcept {
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
     return std::fma(a, b, c);  // one instruction here; keeps the width-1 path equal to SIMD
@@ -117,12 +119,30 @@ struct ops<T, isa_scalar> {
   static mask mask_or(mask a, mask b) noexcept { return a || b; }
   static mask mask_and(mask a, mask b) noexcept { return a && b; }
   static bool any(mask m) noexcept { return m; }
+  static bool all(mask m) noexcept { return m; }
   static reg select(mask m, reg a, reg b) noexcept { return m ? a : b; }
   // 2^n where t = n + magic (n an integer held in t's low mantissa bits).
   static reg pow2_from_magic(reg t) noexcept {
     using U = bits_t<T>;
     const U b = std::bit_cast<U>(t);
     return std::bit_cast<T>(static_cast<U>((b + exp_constants<T>::bias) << exp_constants<T>::mant_bits));
+  }
+  // p * 2^n by adding n to p's exponent field (t as above); exact only when the product is
+  // a normal number, which callers guarantee. Bits of the magic constant shift out.
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    using U = bits_t<T>;
+    return std::bit_cast<T>(static_cast<U>(std::bit_cast<U>(p) + (std::bit_cast<U>(t) << exp_constants<T>::mant_bits)));
+  }
+  // log_split(x, k): for a positive normal x, returns m = x 2^-k in [sqrt(1/2), sqrt(2)) and
+  // sets k (an integer, as T). Bits: k = (bits(x) - bits(sqrt(1/2))) >> mant_bits.
+  static reg log_split(reg x, reg& k) noexcept {
+    using U = bits_t<T>;
+    using I = std::make_signed_t<U>;
+    constexpr U c = sizeof(T) == 4 ? U(0x3f3504f3u) : U(0x3fe6a09e667f3bcdull);
+    const U ix = std::bit_cast<U>(x);
+    const U tmp = ix - c;
+    k = static_cast<T>(static_cast<I>(tmp) >> exp_constants<T>::mant_bits);
+    return std::bit_cast<T>(static_cast<U>(ix - (tmp & (~U(0) << exp_constants<T>::mant_bits))));
   }
   static T hmax(reg v) noexcept { return v; }
   static void store_lanes(reg v, T* out) noexcept { *out = v; }
@@ -153,6 +173,7 @@ struct ops<float, isa_sse2> {
   static reg add(reg a, reg b) noexcept { return _mm_add_ps(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm_sub_ps(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm_mul_ps(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm_div_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm_add_ps(_mm_mul_ps(a, b), c); }
   static reg max(reg a, reg b) noexcept { return _mm_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm_min_ps(a, b); }
@@ -164,12 +185,22 @@ struct ops<float, isa_sse2> {
   static mask mask_or(mask a, mask b) noexcept { return _mm_or_ps(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return _mm_and_ps(a, b); }
   static bool any(mask m) noexcept { return _mm_movemask_ps(m) != 0; }
+  static bool all(mask m) noexcept { return _mm_movemask_ps(m) == 0xF; }
   static reg select(mask m, reg a, reg b) noexcept {
     return _mm_or_ps(_mm_and_ps(m, a), _mm_andnot_ps(m, b));
   }
   static reg pow2_from_magic(reg t) noexcept {
     const __m128i b = _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(127));
     return _mm_castsi128_ps(_mm_slli_epi32(b, 23));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm_castsi128_ps(_mm_add_epi32(_mm_castps_si128(p), _mm_slli_epi32(_mm_castps_si128(t), 23)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    const __m128i ix = _mm_castps_si128(x);
+    const __m128i tmp = _mm_sub_epi32(ix, _mm_set1_epi32(0x3f3504f3));
+    k = _mm_cvtepi32_ps(_mm_srai_epi32(tmp, 23));
+    return _mm_castsi128_ps(_mm_sub_epi32(ix, _mm_and_si128(tmp, _mm_set1_epi32(static_cast<int>(0xff800000u)))));
   }
   static float hmax(reg v) noexcept {
     v = _mm_max_ps(v, _mm_movehl_ps(v, v));
@@ -209,6 +240,7 @@ struct ops<double, isa_sse2> {
   static reg add(reg a, reg b) noexcept { return _mm_add_pd(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm_mul_pd(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm_div_pd(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm_add_pd(_mm_mul_pd(a, b), c); }
   static reg max(reg a, reg b) noexcept { return _mm_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm_min_pd(a, b); }
@@ -220,12 +252,25 @@ struct ops<double, isa_sse2> {
   static mask mask_or(mask a, mask b) noexcept { return _mm_or_pd(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return _mm_and_pd(a, b); }
   static bool any(mask m) noexcept { return _mm_movemask_pd(m) != 0; }
+  static bool all(mask m) noexcept { return _mm_movemask_pd(m) == 0x3; }
   static reg select(mask m, reg a, reg b) noexcept {
     return _mm_or_pd(_mm_and_pd(m, a), _mm_andnot_pd(m, b));
   }
   static reg pow2_from_magic(reg t) noexcept {
     const __m128i b = _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1023));
     return _mm_castsi128_pd(_mm_slli_epi64(b, 52));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm_castsi128_pd(_mm_add_epi64(_mm_castpd_si128(p), _mm_slli_epi64(_mm_castpd_si128(t), 52)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
+    // logically and turned into a double through the mantissa of 2^52.
+    const __m128i ix = _mm_castpd_si128(x);
+    const __m128i tmp = _mm_sub_epi64(ix, _mm_set1_epi64x(0x3fe6a09e667f3bcdll));
+    const __m128i kb = _mm_srli_epi64(_mm_add_epi64(tmp, _mm_set1_epi64x(static_cast<long long>(2048ull << 52))), 52);
+    k = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(kb, _mm_set1_epi64x(0x4330000000000000ll))), _mm_set1_pd(4503599627372544.0));
+    return _mm_castsi128_pd(_mm_sub_epi64(ix, _mm_and_si128(tmp, _mm_set1_epi64x(static_cast<long long>(0xfff0000000000000ull)))));
   }
   static double hmax(reg v) noexcept { return _mm_cvtsd_f64(_mm_max_sd(v, _mm_unpackhi_pd(v, v))); }
   static void store_lanes(reg v, double* out) noexcept { _mm_storeu_pd(out, v); }
@@ -252,6 +297,7 @@ struct ops<float, isa_avx2> {
   static reg add(reg a, reg b) noexcept { return _mm256_add_ps(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm256_div_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm256_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm256_min_ps(a, b); }
@@ -263,10 +309,20 @@ struct ops<float, isa_avx2> {
   static mask mask_or(mask a, mask b) noexcept { return _mm256_or_ps(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return _mm256_and_ps(a, b); }
   static bool any(mask m) noexcept { return _mm256_movemask_ps(m) != 0; }
+  static bool all(mask m) noexcept { return _mm256_movemask_ps(m) == 0xFF; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_ps(b, a, m); }
   static reg pow2_from_magic(reg t) noexcept {
     const __m256i b = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(b, 23));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    const __m256i ix = _mm256_castps_si256(x);
+    const __m256i tmp = _mm256_sub_epi32(ix, _mm256_set1_epi32(0x3f3504f3));
+    k = _mm256_cvtepi32_ps(_mm256_srai_epi32(tmp, 23));
+    return _mm256_castsi256_ps(_mm256_sub_epi32(ix, _mm256_and_si256(tmp, _mm256_set1_epi32(static_cast<int>(0xff800000u)))));
   }
   static float hmax(reg v) noexcept {
     return ops<float, isa_sse2>::hmax(_mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
@@ -306,6 +362,7 @@ struct ops<double, isa_avx2> {
   static reg add(reg a, reg b) noexcept { return _mm256_add_pd(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm256_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm256_mul_pd(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm256_div_pd(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm256_fmadd_pd(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm256_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm256_min_pd(a, b); }
@@ -317,10 +374,23 @@ struct ops<double, isa_avx2> {
   static mask mask_or(mask a, mask b) noexcept { return _mm256_or_pd(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return _mm256_and_pd(a, b); }
   static bool any(mask m) noexcept { return _mm256_movemask_pd(m) != 0; }
+  static bool all(mask m) noexcept { return _mm256_movemask_pd(m) == 0xF; }
   static reg select(mask m, reg a, reg b) noexcept { return _mm256_blendv_pd(b, a, m); }
   static reg pow2_from_magic(reg t) noexcept {
     const __m256i b = _mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1023));
     return _mm256_castsi256_pd(_mm256_slli_epi64(b, 52));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), _mm256_slli_epi64(_mm256_castpd_si256(t), 52)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
+    // logically and turned into a double through the mantissa of 2^52.
+    const __m256i ix = _mm256_castpd_si256(x);
+    const __m256i tmp = _mm256_sub_epi64(ix, _mm256_set1_epi64x(0x3fe6a09e667f3bcdll));
+    const __m256i kb = _mm256_srli_epi64(_mm256_add_epi64(tmp, _mm256_set1_epi64x(static_cast<long long>(2048ull << 52))), 52);
+    k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(kb, _mm256_set1_epi64x(0x4330000000000000ll))), _mm256_set1_pd(4503599627372544.0));
+    return _mm256_castsi256_pd(_mm256_sub_epi64(ix, _mm256_and_si256(tmp, _mm256_set1_epi64x(static_cast<long long>(0xfff0000000000000ull)))));
   }
   static double hmax(reg v) noexcept {
     return ops<double, isa_sse2>::hmax(_mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1)));
@@ -350,6 +420,7 @@ struct ops<float, isa_avx512> {
   static reg add(reg a, reg b) noexcept { return _mm512_add_ps(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm512_div_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm512_min_ps(a, b); }
@@ -361,10 +432,20 @@ struct ops<float, isa_avx512> {
   static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
   static mask mask_and(mask a, mask b) noexcept { return static_cast<mask>(a & b); }
   static bool any(mask m) noexcept { return m != 0; }
+  static bool all(mask m) noexcept { return m == static_cast<mask>(~mask(0)); }
   static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_ps(m, b, a); }
   static reg pow2_from_magic(reg t) noexcept {
     const __m512i b = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_slli_epi32(b, 23));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    const __m512i ix = _mm512_castps_si512(x);
+    const __m512i tmp = _mm512_sub_epi32(ix, _mm512_set1_epi32(0x3f3504f3));
+    k = _mm512_cvtepi32_ps(_mm512_srai_epi32(tmp, 23));
+    return _mm512_castsi512_ps(_mm512_sub_epi32(ix, _mm512_and_si512(tmp, _mm512_set1_epi32(static_cast<int>(0xff800000u)))));
   }
   static float hmax(reg v) noexcept { return _mm512_reduce_max_ps(v); }
   static void store_lanes(reg v, float* out) noexcept { _mm512_storeu_ps(out, v); }
@@ -404,6 +485,7 @@ struct ops<double, isa_avx512> {
   static reg add(reg a, reg b) noexcept { return _mm512_add_pd(a, b); }
   static reg sub(reg a, reg b) noexcept { return _mm512_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm512_mul_pd(a, b); }
+  static reg div(reg a, reg b) noexcept { return _mm512_div_pd(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm512_fmadd_pd(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm512_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm512_min_pd(a, b); }
@@ -415,10 +497,23 @@ struct ops<double, isa_avx512> {
   static mask mask_or(mask a, mask b) noexcept { return static_cast<mask>(a | b); }
   static mask mask_and(mask a, mask b) noexcept { return static_cast<mask>(a & b); }
   static bool any(mask m) noexcept { return m != 0; }
+  static bool all(mask m) noexcept { return m == static_cast<mask>(~mask(0)); }
   static reg select(mask m, reg a, reg b) noexcept { return _mm512_mask_blend_pd(m, b, a); }
   static reg pow2_from_magic(reg t) noexcept {
     const __m512i b = _mm512_add_epi64(_mm512_castpd_si512(t), _mm512_set1_epi64(1023));
     return _mm512_castsi512_pd(_mm512_slli_epi64(b, 52));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), _mm512_slli_epi64(_mm512_castpd_si512(t), 52)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
+    // logically and turned into a double through the mantissa of 2^52.
+    const __m512i ix = _mm512_castpd_si512(x);
+    const __m512i tmp = _mm512_sub_epi64(ix, _mm512_set1_epi64(0x3fe6a09e667f3bcdll));
+    const __m512i kb = _mm512_srli_epi64(_mm512_add_epi64(tmp, _mm512_set1_epi64(static_cast<long long>(2048ull << 52))), 52);
+    k = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(kb, _mm512_set1_epi64(0x4330000000000000ll))), _mm512_set1_pd(4503599627372544.0));
+    return _mm512_castsi512_pd(_mm512_sub_epi64(ix, _mm512_and_si512(tmp, _mm512_set1_epi64(static_cast<long long>(0xfff0000000000000ull)))));
   }
   static double hmax(reg v) noexcept { return _mm512_reduce_max_pd(v); }
   static void store_lanes(reg v, double* out) noexcept { _mm512_storeu_pd(out, v); }
@@ -446,6 +541,7 @@ struct ops<float, isa_neon> {
   static reg add(reg a, reg b) noexcept { return vaddq_f32(a, b); }
   static reg sub(reg a, reg b) noexcept { return vsubq_f32(a, b); }
   static reg mul(reg a, reg b) noexcept { return vmulq_f32(a, b); }
+  static reg div(reg a, reg b) noexcept { return vdivq_f32(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return vfmaq_f32(c, a, b); }
   static reg max(reg a, reg b) noexcept { return vbslq_f32(vcgtq_f32(a, b), a, b); }
   static reg min(reg a, reg b) noexcept { return vbslq_f32(vcltq_f32(a, b), a, b); }
@@ -457,10 +553,20 @@ struct ops<float, isa_neon> {
   static mask mask_or(mask a, mask b) noexcept { return vorrq_u32(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return vandq_u32(a, b); }
   static bool any(mask m) noexcept { return vmaxvq_u32(m) != 0; }
+  static bool all(mask m) noexcept { return vminvq_u32(m) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return vbslq_f32(m, a, b); }
   static reg pow2_from_magic(reg t) noexcept {
     const uint32x4_t b = vaddq_u32(vreinterpretq_u32_f32(t), vdupq_n_u32(127));
     return vreinterpretq_f32_u32(vshlq_n_u32(b, 23));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return vreinterpretq_f32_u32(vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    const uint32x4_t ix = vreinterpretq_u32_f32(x);
+    const uint32x4_t tmp = vsubq_u32(ix, vdupq_n_u32(0x3f3504f3u));
+    k = vcvtq_f32_s32(vshrq_n_s32(vreinterpretq_s32_u32(tmp), 23));
+    return vreinterpretq_f32_u32(vsubq_u32(ix, vandq_u32(tmp, vdupq_n_u32(0xff800000u))));
   }
   static float hmax(reg v) noexcept { return vmaxvq_f32(v); }
   static void store_lanes(reg v, float* out) noexcept { vst1q_f32(out, v); }
@@ -496,6 +602,7 @@ struct ops<double, isa_neon> {
   static reg add(reg a, reg b) noexcept { return vaddq_f64(a, b); }
   static reg sub(reg a, reg b) noexcept { return vsubq_f64(a, b); }
   static reg mul(reg a, reg b) noexcept { return vmulq_f64(a, b); }
+  static reg div(reg a, reg b) noexcept { return vdivq_f64(a, b); }
   static reg fmadd(reg a, reg b, reg c) noexcept { return vfmaq_f64(c, a, b); }
   static reg max(reg a, reg b) noexcept { return vbslq_f64(vcgtq_f64(a, b), a, b); }
   static reg min(reg a, reg b) noexcept { return vbslq_f64(vcltq_f64(a, b), a, b); }
@@ -509,10 +616,20 @@ struct ops<double, isa_neon> {
   static mask mask_or(mask a, mask b) noexcept { return vorrq_u64(a, b); }
   static mask mask_and(mask a, mask b) noexcept { return vandq_u64(a, b); }
   static bool any(mask m) noexcept { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
+  static bool all(mask m) noexcept { return vminvq_u32(vreinterpretq_u32_u64(m)) != 0; }
   static reg select(mask m, reg a, reg b) noexcept { return vbslq_f64(m, a, b); }
   static reg pow2_from_magic(reg t) noexcept {
     const uint64x2_t b = vaddq_u64(vreinterpretq_u64_f64(t), vdupq_n_u64(1023));
     return vreinterpretq_f64_u64(vshlq_n_u64(b, 52));
+  }
+  static reg mul_pow2_from_magic(reg p, reg t) noexcept {
+    return vreinterpretq_f64_u64(vaddq_u64(vreinterpretq_u64_f64(p), vshlq_n_u64(vreinterpretq_u64_f64(t), 52)));
+  }
+  static reg log_split(reg x, reg& k) noexcept {
+    const uint64x2_t ix = vreinterpretq_u64_f64(x);
+    const uint64x2_t tmp = vsubq_u64(ix, vdupq_n_u64(0x3fe6a09e667f3bcdull));
+    k = vcvtq_f64_s64(vshrq_n_s64(vreinterpretq_s64_u64(tmp), 52));
+    return vreinterpretq_f64_u64(vsubq_u64(ix, vandq_u64(tmp, vdupq_n_u64(0xfff0000000000000ull))));
   }
   static double hmax(reg v) noexcept { return vmaxvq_f64(v); }
   static void store_lanes(reg v, double* out) noexcept { vst1q_f64(out, v); }
