@@ -19,6 +19,7 @@
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -61,12 +62,18 @@ class trajectory;
 class trajectory_tree {
  public:
   explicit trajectory_tree(std::string prompt) : prompt_(std::move(prompt)) {
-    node& root = emplace();
-    root.parent = 0;
-    root.path_hash = detail::fnv1a(prompt_);
+    emplace(node{step{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(), detail::fnv1a(prompt_)});
   }
   trajectory_tree(const trajectory_tree&) = delete;  // handles point into it
   trajectory_tree& operator=(const trajectory_tree&) = delete;
+  ~trajectory_tree() {
+    for (std::size_t id = 0; id < size_; ++id) {
+      const location at = locate(id);
+      std::destroy_at(blocks_[at.block] + at.offset);
+    }
+    for (std::size_t k = 0; k < blocks_.size(); ++k)
+      std::allocator<node>{}.deallocate(blocks_[k], std::size_t{1} << (k + first_block_bits));
+  }
 
   [[nodiscard]] std::string_view prompt() const noexcept { return prompt_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -90,27 +97,50 @@ class trajectory_tree {
     double score = std::numeric_limits<double>::quiet_NaN();
     std::uint64_t path_hash = 0;
   };
-  static constexpr std::size_t block_bits = 12;
-  static constexpr std::size_t block_size = std::size_t{1} << block_bits;
+  // Blocks double in size (64, 128, 256, ... nodes) and never move, so a small
+  // search touches a few KiB, not a large fixed block, and references stay valid.
+  // Block k holds 64 << k nodes and starts at node 64 * (2^k - 1).
+  static constexpr std::size_t first_block_bits = 6;
 
-  node& emplace() {
+  struct location {
+    std::size_t block;
+    std::size_t offset;
+  };
+  static location locate(std::size_t id) noexcept {
+    const std::size_t q = (id >> first_block_bits) + 1;
+    const std::size_t k = static_cast<std::size_t>(std::bit_width(q)) - 1;
+    const std::size_t start = (std::size_t{1} << (k + first_block_bits)) - (std::size_t{1} << first_block_bits);
+    return {k, id - start};
+  }
+
+  /// Moves `value` into the next slot (one construction, no zeroing first).
+  void emplace(node&& value) {
     if (size_ == std::numeric_limits<node_id>::max())
       throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
-    if ((size_ & (block_size - 1)) == 0) blocks_.push_back(std::make_unique<node[]>(block_size));
-    return blocks_.back()[size_++ & (block_size - 1)];
+    const location at = locate(size_);
+    if (at.block == blocks_.size()) {
+      // Raw storage: a node is constructed when appended, so a block's unused
+      // tail is never touched (no zeroing, no page faults for it).
+      blocks_.reserve(blocks_.size() + 1);
+      blocks_.push_back(std::allocator<node>{}.allocate(std::size_t{1} << (at.block + first_block_bits)));
+    }
+    ::new (static_cast<void*>(blocks_[at.block] + at.offset)) node(std::move(value));
+    ++size_;
   }
   [[nodiscard]] const node& get(node_id id) const noexcept {
-    return blocks_[id >> block_bits][id & (block_size - 1)];
+    const location at = locate(id);
+    return blocks_[at.block][at.offset];
   }
   node& checked(node_id id) {
     if (id >= size_)
       throw invalid_argument("trajectory_tree: node " + std::to_string(id) + " does not exist (size " +
                              std::to_string(size_) + ")");
-    return blocks_[id >> block_bits][id & (block_size - 1)];
+    const location at = locate(id);
+    return blocks_[at.block][at.offset];
   }
 
   std::string prompt_;
-  std::vector<std::unique_ptr<node[]>> blocks_;
+  std::vector<node*> blocks_;  // block k: capacity 64 << k, the first nodes constructed
   std::size_t size_ = 0;
 };
 
@@ -189,19 +219,10 @@ inline trajectory trajectory_tree::at(node_id id) const {
 
 inline trajectory trajectory_tree::append(node_id parent, step s) {
   const node& p = checked(parent);
-  // Copy what we need before emplace() can add a block (p stays valid: blocks
-  // never move, but keep the dependency obvious).
-  const std::uint32_t depth = p.depth + 1;
+  const std::uint64_t hash = detail::fnv1a(s.text, p.path_hash ^ 0x9e3779b97f4a7c15ULL);
   const std::uint64_t tokens = p.tokens + s.tokens;
   const double logprob = p.logprob + s.logprob;
-  const std::uint64_t hash = detail::fnv1a(s.text, p.path_hash ^ 0x9e3779b97f4a7c15ULL);
-  node& n = emplace();
-  n.parent = parent;
-  n.depth = depth;
-  n.tokens = tokens;
-  n.logprob = logprob;
-  n.path_hash = hash;
-  n.s = std::move(s);
+  emplace(node{std::move(s), parent, p.depth + 1, tokens, logprob, std::numeric_limits<double>::quiet_NaN(), hash});
   return {this, static_cast<node_id>(size_ - 1)};
 }
 
