@@ -1,9 +1,10 @@
-// ttscale/kernels/all.hpp: every numeric kernel (exp, log-weights, ESS, resampling,
+// ttscale/kernels/all.hpp: every numeric kernel (exp, log, log-weights, ESS, resampling,
 // top-k, tally), each with its scalar reference in `ttscale::kernels::scalar`.
 #pragma once
 
 #include <ttscale/kernels/ess.hpp>
 #include <ttscale/kernels/exp.hpp>
+#include <ttscale/kernels/log.hpp>
 #include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/kernels/tally.hpp>
