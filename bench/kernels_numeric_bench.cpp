@@ -4,9 +4,16 @@
 //   ns_per_elem   time per element (per particle for resampling), from benchmark's clock
 //   x_baseline    that time divided by the baseline's, measured at start-up for the same
 //                 type and N in this process
-// Inputs rotate through a pool of 8 random vectors so no branch predictor learns one.
-// Run: build/kernels-native/bench/kernels_numeric_bench --benchmark_min_time=0.2
+// Inputs: log-weights ~ N(0, 5^2) with 1% -inf for the exp-based kernels; resampling uses
+// realistic particle-filter weights (log-weights ~ N(0, 1), ESS ~ 0.37 N) and keeps the very
+// uneven softmax of the N(0, 5^2) vectors (ESS ~ 6 at N = 1e6) as separate `extreme`
+// benchmarks. Each iteration picks its input at random from a pool of 8 vectors (xoshiro),
+// so no branch predictor learns one; the uniforms come from ttscale::random_engine.
+// Run (medians of 5):
+//   build/perf/bench/kernels_numeric_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true --benchmark_min_time=0.1
 #include <ttscale/kernels/all.hpp>
+#include <ttscale/random.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -42,10 +49,12 @@ double cpu_ns() {
 template <class T>
 struct pool {
   std::vector<std::vector<T>> x;  // log-weights ~ N(0, 5^2) with 1% -inf
-  std::vector<std::vector<T>> w;  // normalised weights (softmax of x)
+  std::vector<std::vector<T>> w;  // normalised weights (softmax of x): extreme, ESS ~ 6 of 1e6
+  std::vector<std::vector<T>> xr;  // realistic log-weights ~ N(0, 1)
+  std::vector<std::vector<T>> wr;  // their softmax (ESS ~ 0.37 N)
   explicit pool(std::size_t n) {
     std::mt19937_64 g(n);
-    std::normal_distribution<double> nd(0, 5);
+    std::normal_distribution<double> nd(0, 5), n1(0, 1);
     for (std::size_t p = 0; p < pool_size; ++p) {
       std::vector<T> v(n);
       for (auto& e : v) e = (g() % 100 == 0) ? -std::numeric_limits<T>::infinity() : static_cast<T>(nd(g));
@@ -54,6 +63,11 @@ struct pool {
       k::softmax(v, s);
       x.push_back(std::move(v));
       w.push_back(std::move(s));
+      std::vector<T> vr(n), sr(n);
+      for (auto& e : vr) e = static_cast<T>(n1(g));
+      k::softmax(vr, sr);
+      xr.push_back(std::move(vr));
+      wr.push_back(std::move(sr));
     }
   }
 };
@@ -130,7 +144,10 @@ void register_all(std::size_t n) {
   auto idx = std::make_shared<std::vector<std::uint32_t>>(n);
   auto idx64 = std::make_shared<std::vector<std::int64_t>>(n);
   auto ws = std::make_shared<k::resample_workspace>();
-  auto rng = std::make_shared<std::mt19937_64>(42);
+  auto rng = std::make_shared<ttscale::random_engine>(42);
+  // Random pool index per iteration (the index draw costs ~1 ns per call, not per element).
+  auto pick = [rng](std::size_t) { return static_cast<std::size_t>((*rng)() >> 61); };
+  static_assert(pool_size == 8);
 
   reg("baseline_stream_sum", [&p, n](benchmark::State& s) {
     run<T>(s, n, [&](std::size_t i) { benchmark::DoNotOptimize(stream_sum(p.x[i % pool_size])); });
@@ -184,34 +201,48 @@ void register_all(std::size_t n) {
     run<T>(s, n, [&](std::size_t i) { k::top_k(p.x[i % pool_size], std::span(*idx).first(16)); benchmark::ClobberMemory(); });
   });
   // Resampling, M = N; time per particle. Pure functions take normalised weights.
-  reg("systematic_resample(W,u)", [&p, n, idx](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::systematic_resample(p.w[i % pool_size], 0.5 + 0.03 * double(i % 7), *idx); benchmark::ClobberMemory(); });
-  });
-  reg("scalar::systematic_resample(W,u)", [&p, n, idx](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::scalar::systematic_resample(p.w[i % pool_size], 0.5 + 0.03 * double(i % 7), *idx); benchmark::ClobberMemory(); });
-  });
-  auto su = std::make_shared<std::vector<double>>(n);
-  {
-    std::mt19937_64 g(7);
-    k::uniform_spacings(g, std::span<double>(*su));
+  // Realistic weights (softmax of N(0, 1) log-weights) first, then the extreme set.
+  for (const bool extreme : {false, true}) {
+    const std::string tag = extreme ? "extreme:" : "";
+    auto& W = extreme ? p.w : p.wr;
+    auto& X = extreme ? p.x : p.xr;
+    reg(tag + "systematic_resample(W,u)", [&W, n, idx, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::systematic_resample(W[pick(i)], rng->uniform(), *idx); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "scalar::systematic_resample(W,u)", [&W, n, idx, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::scalar::systematic_resample(W[pick(i)], rng->uniform(), *idx); benchmark::ClobberMemory(); });
+    });
+    auto su = std::make_shared<std::vector<double>>(n);
+    {
+      ttscale::random_engine g(7);
+      k::uniform_spacings(g, std::span<double>(*su));
+    }
+    reg(tag + "inverse_cdf(W,sorted_u)", [&W, n, idx, su, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::inverse_cdf(W[pick(i)], *su, *idx); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "scalar::inverse_cdf(W,sorted_u)", [&W, n, idx, su, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::scalar::inverse_cdf(W[pick(i)], *su, *idx); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "resample(systematic,logw,rng)", [&X, n, idx, ws, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::resample(k::systematic, X[pick(i)], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "resample(multinomial,logw,rng)", [&X, n, idx, ws, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::resample(k::multinomial, X[pick(i)], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "resample(stratified,logw,rng)", [&X, n, idx, ws, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::resample(k::stratified, X[pick(i)], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "resample(residual,logw,rng)", [&X, n, idx, ws, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::resample(k::residual, X[pick(i)], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+    });
+    reg(tag + "resample(ssp,logw,rng)", [&X, n, idx, ws, rng, pick](benchmark::State& s) {
+      run<T>(s, n, [&](std::size_t i) { k::resample(k::ssp, X[pick(i)], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+    });
   }
-  reg("inverse_cdf(W,sorted_u)", [&p, n, idx, su](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::inverse_cdf(p.w[i % pool_size], *su, *idx); benchmark::ClobberMemory(); });
-  });
-  reg("resample(systematic,logw,rng)", [&p, n, idx, ws, rng](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::resample(k::systematic, p.x[i % pool_size], *idx, *rng, *ws); benchmark::ClobberMemory(); });
-  });
-  reg("resample(multinomial,logw,rng)", [&p, n, idx, ws, rng](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::resample(k::multinomial, p.x[i % pool_size], *idx, *rng, *ws); benchmark::ClobberMemory(); });
-  });
-  reg("resample(stratified,logw,rng)", [&p, n, idx, ws, rng](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::resample(k::stratified, p.x[i % pool_size], *idx, *rng, *ws); benchmark::ClobberMemory(); });
-  });
-  reg("resample(residual,logw,rng)", [&p, n, idx, ws, rng](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::resample(k::residual, p.x[i % pool_size], *idx, *rng, *ws); benchmark::ClobberMemory(); });
-  });
-  reg("resample(ssp,logw,rng)", [&p, n, idx, ws, rng](benchmark::State& s) {
-    run<T>(s, n, [&](std::size_t i) { k::resample(k::ssp, p.x[i % pool_size], *idx, *rng, *ws); benchmark::ClobberMemory(); });
+  // Drawing the multinomial uniforms alone (M + 1 exponential spacings).
+  auto sp = std::make_shared<std::vector<double>>(n);
+  reg("uniform_spacings(rng)", [n, sp, rng](benchmark::State& s) {
+    run<T>(s, n, [&](std::size_t) { k::uniform_spacings(*rng, std::span<double>(*sp)); benchmark::ClobberMemory(); });
   });
 }
 

@@ -382,3 +382,34 @@ TEMPLATE_TEST_CASE("resampling errors", "[resample]", float, double) {
   k::systematic_resample(ok, 0.5, none);
   k::resample(k::ssp, ok, none, g);
 }
+
+TEMPLATE_TEST_CASE("inverse_cdf: interleaved fast merge equals the scalar merge", "[resample]", float, double) {
+  // Sizes around the segment split logic, weight shapes from even to one dominant weight,
+  // zero runs at the start, in the middle and at the end.
+  std::mt19937_64 g(99);
+  std::normal_distribution<double> nd(0, 1);
+  for (std::size_t n : {1, 3, 4, 5, 8, 15, 16, 17, 31, 64, 100, 513, 1024, 2049, 5000}) {
+    for (double sd : {0.0, 1.0, 5.0}) {
+      for (int zeros = 0; zeros < 4; ++zeros) {
+        std::vector<TestType> w(n);
+        for (auto& x : w) x = static_cast<TestType>(std::exp(sd * nd(g)));
+        if (zeros & 1) for (std::size_t i = 0; i < n / 3; ++i) w[i] = 0;
+        if (zeros & 2) for (std::size_t i = n / 2; i < n; ++i) w[i] = 0;
+        if (n > 2 && zeros == 3) w[n / 2 - 1] = 1;  // keep a positive weight
+        bool any = false;
+        for (auto x : w) any = any || x > 0;
+        if (!any) w[0] = 1;
+        for (std::size_t m : {std::size_t(1), n, 3 * n + 1}) {
+          std::vector<double> su(m);
+          k::uniform_spacings(g, std::span<double>(su));
+          if (m > 4) { su[0] = 0.0; su[m - 1] = 1.0; }  // both ends of the closed interval
+          std::vector<std::uint32_t> a(m), b(m);
+          k::inverse_cdf(w, su, a);
+          k::scalar::inverse_cdf(w, su, b);
+          INFO("n = " << n << " sd = " << sd << " zeros = " << zeros << " m = " << m);
+          REQUIRE(a == b);
+        }
+      }
+    }
+  }
+}

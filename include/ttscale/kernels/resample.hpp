@@ -45,6 +45,7 @@
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
 #include <ttscale/kernels/exp.hpp>
+#include <ttscale/kernels/log.hpp>
 #include <ttscale/kernels/log_weights.hpp>
 
 #include <algorithm>
@@ -52,6 +53,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <ranges>
@@ -197,6 +199,166 @@ inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
   }
 }
 
+// ---- fast merge: branch-free, 4 interleaved segments ------------------------------------
+// The same merge as merge_inverse_cdf, as a loop over the N + M events of the two sorted
+// sequences: each step compares C_j with t(m) = u_m S and advances exactly one of j and m by
+// the outcome (no data-dependent branch, which mispredicts about once per particle on even
+// weights); out[m] = j is stored at every step and the last store for each m is the answer.
+// One such loop is a chain of dependent loads (~13 cycles a step), so the events are split
+// into 4 segments at block boundaries of j (equal shares of N + M steps), each segment's
+// first m found by binary search with the same predicate, and the 4 loops are interleaved.
+// C comes in chunks with the canonical association (carries at the split points from one
+// pre-pass), so every C_j, hence every index, equals the scalar twin's.
+template <class T>
+struct merge_segment {
+  static constexpr std::size_t chunk = 512;
+  std::size_t base = 0, jj = 0, jend = 0, jstop = 0;  // C chunk at base; j = base + jj < jstop
+  std::size_t m = 0, mend = 0;
+  std::size_t len = 0;
+  double carry = 0.0;  // C_{base - 1}
+  alignas(64) double cbuf[chunk];
+  void fill(const T* w, std::size_t n) noexcept {
+    len = std::min(chunk, (jstop - base + 3) & ~std::size_t(3));
+    double c = carry;
+    for (std::size_t b = 0; b < len; b += 4) {
+      const std::size_t q = base + b;
+      if (q + 4 <= n) {
+        cdf4(c, w[q], w[q + 1], w[q + 2], w[q + 3], cbuf + b);
+      } else {
+        double z[4] = {0, 0, 0, 0};
+        for (std::size_t r = 0; q + r < n; ++r) z[r] = w[q + r];
+        cdf4(c, z[0], z[1], z[2], z[3], cbuf + b);
+      }
+      c = cbuf[b + 3];
+    }
+    jend = std::min(base + len, jstop) - base;
+  }
+  // Moves to the next chunk once j has passed this one; false when the segment is finished.
+  bool next(const T* w, std::size_t n) noexcept {
+    if (m >= mend) return false;
+    if (jj < jend) return true;
+    if (base + jj >= jstop) return false;
+    carry = cbuf[len - 1];
+    base += len;
+    jj = 0;
+    fill(w, n);
+    return true;
+  }
+  template <class I>
+  void step(const double* u, double s, I* out) noexcept {
+    const bool adv = cbuf[jj] < u[m] * s;
+    out[m] = static_cast<I>(base + jj);
+    jj += static_cast<std::size_t>(adv);
+    m += static_cast<std::size_t>(!adv);
+  }
+};
+
+template <class T, class I>
+inline void merge_inverse_cdf_branchless(std::span<const T> w, const weight_summary& ws, std::size_t m_count,
+                                         const double* u, double s, I* out) noexcept {
+  constexpr std::size_t K = 4;
+  const std::size_t n = w.size();
+  merge_segment<T> seg[K];  // 16 KB of chunk buffers on the stack, no allocation
+  // Split points: multiples of 4 after `first`, where j + M C_j / S crosses k (N + M) / K.
+  std::size_t split[K + 1];
+  double carry_at[K + 1];
+  const std::size_t b0 = ws.first & ~std::size_t(3);
+  split[0] = b0;
+  carry_at[0] = 0.0;
+  std::size_t k = 1;
+  {
+    const double steps = static_cast<double>(n - b0) + static_cast<double>(m_count);
+    const double per_mass = static_cast<double>(m_count) / s;
+    double carry = 0.0;
+    double target = steps / K;
+    for (std::size_t q = b0; q + 4 <= n && k < K; q += 4) {
+      const double p1 = static_cast<double>(w[q]) + static_cast<double>(w[q + 1]);
+      carry = carry + (p1 + (static_cast<double>(w[q + 2]) + static_cast<double>(w[q + 3])));
+      if (static_cast<double>(q + 4 - b0) + carry * per_mass >= target && q + 4 < n) {
+        split[k] = q + 4;
+        carry_at[k] = carry;
+        ++k;
+        target = steps * static_cast<double>(k) / K;
+      }
+    }
+  }
+  const std::size_t used = k;
+  split[used] = n;
+  // First m of each segment: #{m : u_m S <= C_{split - 1}}, by the merge's own predicate.
+  std::size_t mstart[K + 1];
+  mstart[0] = 0;
+  for (std::size_t q = 1; q < used; ++q) {
+    const double c = carry_at[q];
+    std::size_t lo = mstart[q - 1], hi = m_count;
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (u[mid] * s <= c) lo = mid + 1; else hi = mid;
+    }
+    mstart[q] = lo;
+  }
+  mstart[used] = m_count;
+  for (std::size_t q = 0; q < used; ++q) {
+    auto& g = seg[q];
+    g.base = split[q];
+    g.jstop = split[q + 1];
+    g.carry = carry_at[q];
+    g.m = mstart[q];
+    g.mend = mstart[q + 1];
+    g.fill(w.data(), n);
+    g.jj = q == 0 ? ws.first - b0 : 0;
+  }
+  if (used == K) {
+    for (;;) {
+      bool all_ready = true;
+      for (std::size_t q = 0; q < K; ++q) all_ready = all_ready && seg[q].m < seg[q].mend && seg[q].jj < seg[q].jend;
+      if (!all_ready) {
+        bool any = false;
+        for (std::size_t q = 0; q < K; ++q) any = seg[q].next(w.data(), n) || any;
+        if (!any) break;
+        all_ready = true;
+        for (std::size_t q = 0; q < K; ++q) all_ready = all_ready && seg[q].m < seg[q].mend && seg[q].jj < seg[q].jend;
+        if (!all_ready) break;  // one segment is finished: the others end below, one by one
+      }
+      std::size_t room = std::numeric_limits<std::size_t>::max();
+      for (std::size_t q = 0; q < K; ++q)
+        room = std::min(room, std::min(seg[q].mend - seg[q].m, seg[q].jend - seg[q].jj));
+      // Each step consumes one unit of either budget, so `room` steps are always safe.
+      // Locals, so the four states live in registers (out may alias nothing we read).
+      std::size_t j0 = seg[0].jj, j1 = seg[1].jj, j2 = seg[2].jj, j3 = seg[3].jj;
+      std::size_t m0 = seg[0].m, m1 = seg[1].m, m2 = seg[2].m, m3 = seg[3].m;
+      const double *c0 = seg[0].cbuf, *c1 = seg[1].cbuf, *c2 = seg[2].cbuf, *c3 = seg[3].cbuf;
+      const std::size_t o0 = seg[0].base, o1 = seg[1].base, o2 = seg[2].base, o3 = seg[3].base;
+      for (std::size_t r = 0; r < room; ++r) {
+        const bool a0 = c0[j0] < u[m0] * s;
+        const bool a1 = c1[j1] < u[m1] * s;
+        const bool a2 = c2[j2] < u[m2] * s;
+        const bool a3 = c3[j3] < u[m3] * s;
+        out[m0] = static_cast<I>(o0 + j0);
+        out[m1] = static_cast<I>(o1 + j1);
+        out[m2] = static_cast<I>(o2 + j2);
+        out[m3] = static_cast<I>(o3 + j3);
+        j0 += static_cast<std::size_t>(a0);
+        j1 += static_cast<std::size_t>(a1);
+        j2 += static_cast<std::size_t>(a2);
+        j3 += static_cast<std::size_t>(a3);
+        m0 += static_cast<std::size_t>(!a0);
+        m1 += static_cast<std::size_t>(!a1);
+        m2 += static_cast<std::size_t>(!a2);
+        m3 += static_cast<std::size_t>(!a3);
+      }
+      seg[0].jj = j0, seg[1].jj = j1, seg[2].jj = j2, seg[3].jj = j3;
+      seg[0].m = m0, seg[1].m = m1, seg[2].m = m2, seg[3].m = m3;
+    }
+  }
+  for (std::size_t q = 0; q < used; ++q) {
+    auto& g = seg[q];
+    while (g.next(w.data(), n))
+      while (g.m < g.mend && g.jj < g.jend) g.step(u, s, out);
+    // Only the last segment can run out of j: t(m) > C_{N-1} (round-off) -> last index.
+    for (; g.m < g.mend; ++g.m) out[g.m] = static_cast<I>(ws.last);
+  }
+}
+
 // ---- fast path: counts per j, filled run by run -------------------------------------
 // out[F_{j-1}, F_j) = j with F_j = #{m : t(m) <= C_j}; `count(c, previous)` returns F.
 template <class I>
@@ -204,8 +366,11 @@ inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t 
   // Writing 8 copies unconditionally covers runs of 0..8 (nearly all of them) without a
   // data-dependent branch, which would mispredict on every irregular count; what lies past
   // this run is overwritten by the next runs (written in ascending j) or by the final fill.
+  // The 8 copies go out as one block copy (one or two vector stores), not 8 scalar stores.
   if (m_count >= 8 && from <= m_count - 8) {
-    for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+    I eight[8];
+    for (std::size_t q = 0; q < 8; ++q) eight[q] = j;
+    std::memcpy(out + from, eight, sizeof eight);
     for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
   } else {
     for (std::size_t p = from; p < to; ++p) out[p] = j;
@@ -377,9 +542,12 @@ inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::s
   check_index_type<I>("inverse_cdf", w.size());
   check_sorted_uniforms("inverse_cdf", su);
   // Uniform spacings give M ~ N targets with gaps too irregular for a closed-form count,
-  // so both paths merge; the merge is O(N + M).
-  (void)Fast;
-  merge_inverse_cdf(w, ws, out.size(), sorted_targets{su.data(), ws.total}, out.data());
+  // so both paths merge, O(N + M): the fast path branch-free, the twin as the definition.
+  if constexpr (Fast) {
+    merge_inverse_cdf_branchless(w, ws, out.size(), su.data(), ws.total, out.data());
+  } else {
+    merge_inverse_cdf(w, ws, out.size(), sorted_targets{su.data(), ws.total}, out.data());
+  }
 }
 
 template <bool Fast, class T, class I>
@@ -638,16 +806,27 @@ template <std::uniform_random_bit_generator G>
 
 /// M sorted uniforms in (0, 1) in O(M), by exponential spacings (C&P sec. 9.4, particles'
 /// `uniform_spacings`): u_m = (E_0 + ... + E_m) / (E_0 + ... + E_M) with E iid Exp(1).
+/// The M + 1 draws are made in order (the same stream as one draw at a time) in blocks of
+/// 256, whose logarithms are taken by the vectorised kernels::log (log.hpp, <= 2 ulp).
 template <std::uniform_random_bit_generator G>
 inline void uniform_spacings(G& g, std::span<double> out) {
-  double z = 0.0;
-  // 1 - U is exact for U = k 2^-53 and lies in (0, 1]: the log is finite, and log is
-  // about twice as fast as log1p in glibc.
-  for (double& u : out) {
-    z -= std::log(1.0 - uniform01(g));
-    u = z;
+  using Ops = detail::native_ops<double>;
+  constexpr std::size_t block = 256;
+  double buf[block];
+  const std::size_t m = out.size();
+  double z = 0.0, total = 0.0;
+  for (std::size_t i = 0; i <= m; i += block) {
+    const std::size_t len = std::min(block, m + 1 - i);
+    // 1 - U is exact for U = k 2^-53 and lies in (0, 1]: the log is finite and <= 0.
+    for (std::size_t q = 0; q < len; ++q) buf[q] = 1.0 - uniform01(g);
+    detail::log_span<Ops, double>(std::span<const double>(buf, len), std::span<double>(buf, len));
+    const std::size_t outs = std::min(len, m - i);
+    for (std::size_t q = 0; q < outs; ++q) {
+      z -= buf[q];
+      out[i + q] = z;
+    }
+    if (outs < len) total = z - buf[outs];
   }
-  const double total = z - std::log(1.0 - uniform01(g));
   const double inv = 1.0 / total;
   for (double& u : out) u = std::min(u * inv, 1.0);
 }
