@@ -7,10 +7,13 @@
 //
 // Reward models are the toy world's noisy ones with a given AUC (0.5 =
 // uninformative); best-of-N, weighted majority and the tree searches all use
-// the same PRM. The table is also written to compare_strategies.csv.
+// the same PRM. The table is also written to compare_strategies.csv, and
+// the curves to compare_strategies.svg.
 //
 // Usage: compare_strategies [problems=300] [prm_auc=0.9] [seed=1]
 #include <ttscale.hpp>
+
+#include <ttscale/analysis/svg_plot.hpp>
 
 #include <fmt/format.h>
 
@@ -130,9 +133,15 @@ int main(int argc, char** argv) {
   for (const row& x : rows)
     csv += fmt::format("{},{},{:.1f},{:.4f},{:.4f},{:.1f}\n", x.strategy, x.n, x.tokens, x.accuracy, x.standard_error,
                        x.verifier_items);
-  if (std::FILE* f = std::fopen("compare_strategies.csv", "w")) {
-    std::fputs(csv.c_str(), f);
-    std::fclose(f);
-    fmt::print("\nwrote compare_strategies.csv ({} rows)\n", rows.size());
-  }
+  ttscale::analysis::write_text_file("compare_strategies.csv", csv);
+  // The same curves as a picture: accuracy against tokens per problem.
+  std::vector<ttscale::analysis::plot_series> curves;
+  for (const row& x : rows) ttscale::analysis::add_point(curves, x.strategy, x.tokens, x.accuracy);
+  ttscale::analysis::write_text_file(
+      "compare_strategies.svg", ttscale::analysis::svg_line_plot(curves, {.title = "Step-level search on hard toy problems (levels 4-5)",
+                                                          .x_label = "tokens per problem",
+                                                          .y_label = "accuracy",
+                                                          .y_min = 0.0,
+                                                          .y_max = 1.0}));
+  fmt::print("\nwrote compare_strategies.csv ({} rows) and compare_strategies.svg (accuracy vs tokens)\n", rows.size());
 }

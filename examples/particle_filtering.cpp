@@ -17,10 +17,13 @@
 // has its binomial standard error sqrt(p (1 - p) / P). The PRM is the toy
 // world's noisy_prm (AUC given); pass "overconfident" to use the sharpened
 // over-confident PRM (toy/overconfident_prm.hpp) instead, where the entropic
-// filter's annealing matters. The table is also written to particle_filtering.csv.
+// filter's annealing matters. The table is also written to particle_filtering.csv, and
+// the curves to particle_filtering.svg.
 //
 // Usage: particle_filtering [problems=200] [prm_auc=0.9] [seed=1] [noisy|overconfident]
 #include <ttscale.hpp>
+
+#include <ttscale/analysis/svg_plot.hpp>
 
 #include <fmt/format.h>
 
@@ -141,9 +144,15 @@ int main(int argc, char** argv) {
     csv += fmt::format("{},{},{:.1f},{:.4f},{:.4f},{:.1f}\n", m.method, m.n, m.tokens_per_problem, m.accuracy,
                        m.standard_error, m.prm_items_per_problem);
   }
-  if (std::FILE* f = std::fopen("particle_filtering.csv", "w")) {
-    std::fputs(csv.c_str(), f);
-    std::fclose(f);
-    fmt::print("\nwrote particle_filtering.csv ({} rows)\n", rows.size());
-  }
+  ttscale::analysis::write_text_file("particle_filtering.csv", csv);
+  // The same curves as a picture: accuracy against tokens per problem.
+  std::vector<ttscale::analysis::plot_series> curves;
+  for (const measurement& m : rows) ttscale::analysis::add_point(curves, m.method, m.tokens_per_problem, m.accuracy);
+  ttscale::analysis::write_text_file(
+      "particle_filtering.svg", ttscale::analysis::svg_line_plot(curves, {.title = "Particle methods on hard toy problems (levels 4-5)",
+                                                          .x_label = "tokens per problem",
+                                                          .y_label = "accuracy",
+                                                          .y_min = 0.0,
+                                                          .y_max = 1.0}));
+  fmt::print("\nwrote particle_filtering.csv ({} rows) and particle_filtering.svg (accuracy vs tokens)\n", rows.size());
 }

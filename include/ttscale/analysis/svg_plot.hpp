@@ -42,7 +42,11 @@ struct plot_options {
 namespace detail {
 inline std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
+  // Whole numbers up to 1e12 print in full ("10000", not "1e+04"): tick labels.
+  if (std::abs(v) >= 1e4 && std::abs(v) < 1e12 && v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 inline std::string escape(const std::string& s) {
@@ -137,6 +141,15 @@ inline std::string svg_line_plot(std::span<const plot_series> series, const plot
            detail::escape(s.name) + "</text>\n";
   }
   return svg + "</svg>\n";
+}
+
+/// Appends (x, y) to the series called `name`, creating it (in first-seen
+/// order) if needed: turns table rows into curves.
+inline void add_point(std::vector<plot_series>& series, const std::string& name, double x, double y) {
+  auto it = std::find_if(series.begin(), series.end(), [&](const plot_series& s) { return s.name == name; });
+  if (it == series.end()) it = series.insert(series.end(), plot_series{name, {}, {}});
+  it->x.push_back(x);
+  it->y.push_back(y);
 }
 
 /// Writes `text` to `path`; throws ttscale::error if the file cannot be written.
