@@ -89,8 +89,9 @@ inline std::string svg_line_plot(std::span<const plot_series> series, const plot
   const double w = o.width - left - right, h = o.height - top - bottom;
   auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * w; };
   auto py = [&](double y) { return top + (1 - (y - y_lo) / (y_hi - y_lo)) * h; };
-  static constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                            "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  static constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                                            "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#000000", "#aec7e8"};
+  // Past the palette, series repeat colours with a dashed line.
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) + "\" height=\"" +
                     std::to_string(o.height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
@@ -108,7 +109,14 @@ inline std::string svg_line_plot(std::span<const plot_series> series, const plot
   }
   std::vector<double> x_ticks;
   if (o.log_x) {
-    for (double e = std::ceil(x_lo - 1e-9); e <= x_hi + 1e-9; e += 1) x_ticks.push_back(e);
+    // 1-2-5 ticks in every decade; decades alone when that is too many.
+    for (double e = std::floor(x_lo); e <= x_hi + 1e-9; e += 1)
+      for (double m : {1.0, 2.0, 5.0}) {
+        const double t = e + std::log10(m);
+        if (t >= x_lo - 1e-9 && t <= x_hi + 1e-9) x_ticks.push_back(t);
+      }
+    if (x_ticks.size() > 12)
+      std::erase_if(x_ticks, [](double t) { return std::abs(t - std::round(t)) > 1e-9; });
     if (x_ticks.size() < 2) x_ticks = {x_lo, x_hi};
   } else {
     for (int i = 0; i <= 5; ++i) x_ticks.push_back(x_lo + (x_hi - x_lo) * i / 5);
@@ -129,14 +137,16 @@ inline std::string svg_line_plot(std::span<const plot_series> series, const plot
     std::string points;
     for (std::size_t i = 0; i < s.x.size(); ++i)
       points += detail::number(px(o.log_x ? std::log10(s.x[i]) : s.x[i])) + "," + detail::number(py(s.y[i])) + " ";
-    svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+    const std::string dash = k >= std::size(colours) ? " stroke-dasharray=\"6,3\"" : "";
+    svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"2\"" + dash + " points=\"" + points +
+           "\"/>\n";
     for (std::size_t i = 0; i < s.x.size(); ++i)
       svg += "<circle cx=\"" + detail::number(px(o.log_x ? std::log10(s.x[i]) : s.x[i])) + "\" cy=\"" +
              detail::number(py(s.y[i])) + "\" r=\"3.5\" fill=\"" + colour + "\"/>\n";
     const double ly = top + 14 + 20.0 * static_cast<double>(k);
     svg += "<line x1=\"" + detail::number(left + w + 14) + "\" x2=\"" + detail::number(left + w + 38) + "\" y1=\"" +
            detail::number(ly) + "\" y2=\"" + detail::number(ly) + "\" stroke=\"" + colour +
-           "\" stroke-width=\"2\"/>\n";
+           "\" stroke-width=\"2\"" + dash + "/>\n";
     svg += "<text x=\"" + detail::number(left + w + 44) + "\" y=\"" + detail::number(ly + 4) + "\">" +
            detail::escape(s.name) + "</text>\n";
   }
