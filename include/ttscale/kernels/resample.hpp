@@ -366,11 +366,29 @@ inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t 
   // Writing 8 copies unconditionally covers runs of 0..8 (nearly all of them) without a
   // data-dependent branch, which would mispredict on every irregular count; what lies past
   // this run is overwritten by the next runs (written in ascending j) or by the final fill.
-  // The 8 copies go out as one block copy (one or two vector stores), not 8 scalar stores.
+  // The 8 copies go out as one or two vector stores where the set has them.
   if (m_count >= 8 && from <= m_count - 8) {
-    I eight[8];
-    for (std::size_t q = 0; q < 8; ++q) eight[q] = j;
-    std::memcpy(out + from, eight, sizeof eight);
+#if defined(TTSCALE_KERNELS_HAS_AVX2)
+    if constexpr (sizeof(I) == 4) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from), _mm256_set1_epi32(static_cast<int>(j)));
+    } else if constexpr (sizeof(I) == 8) {
+      const __m256i v = _mm256_set1_epi64x(static_cast<long long>(j));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from), v);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from + 4), v);
+    } else {
+      for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+    }
+#elif defined(TTSCALE_KERNELS_HAS_SSE2)
+    if constexpr (sizeof(I) == 4) {
+      const __m128i v = _mm_set1_epi32(static_cast<int>(j));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + from), v);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + from + 4), v);
+    } else {
+      for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+    }
+#else
+    for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
+#endif
     for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
   } else {
     for (std::size_t p = from; p < to; ++p) out[p] = j;
