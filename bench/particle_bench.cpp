@@ -17,6 +17,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "reused_memory.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -67,6 +69,24 @@ void baseline_context_rounds(benchmark::State& state) {
       live = ctx.extend(gen, live, keys);
       benchmark::DoNotOptimize(ctx.score_steps(prm, live));
     }
+  }
+  report(state, n, rounds);
+}
+
+// The particle filter with the tree's memory reused across searches
+// (execution::memory): the steady state of a caller running many searches.
+void particle_filter_reused_memory(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::size_t rounds = rounds_for(n);
+  free_generator gen;
+  free_prm prm;
+  std::mt19937_64 rng(1);
+  reused_memory memory(std::size_t{512} << 20);
+  for (auto _ : state) {
+    auto r = particle_filter(gen, prm, "Q",
+                             particle_filter_options{.n = n, .max_steps = rounds, .exec = {.memory = memory.rewound()}},
+                             rng);
+    benchmark::DoNotOptimize(r.chosen_index);
   }
   report(state, n, rounds);
 }
@@ -136,6 +156,7 @@ BENCHMARK_CAPTURE(strategy_rounds, particle_filter/logit/every_round,
 BENCHMARK_CAPTURE(strategy_rounds, particle_filter/reward/ess_below,
                   particle_filter_with<weight_from::reward_t, resample_when::ess_below>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+BENCHMARK(particle_filter_reused_memory)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 

@@ -24,6 +24,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "reused_memory.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -80,6 +82,33 @@ void baseline_extend_and_score(benchmark::State& state) {
   });
 }
 
+// The same with the tree's memory reused across searches (execution::memory).
+void baseline_extend_and_score_reused_memory(benchmark::State& state) {
+  reused_memory memory(std::size_t{256} << 20);
+  run_rounds(state, [&](auto& gen, auto& prm, std::size_t n, auto&) {
+    search_context<> ctx("baseline", "Q", budget{}, execution{.memory = memory.rewound()}, 1);
+    std::vector<trajectory> live(n, ctx.root());
+    std::vector<stream_key> keys(n);
+    for (std::size_t t = 0; t < rounds; ++t) {
+      for (std::size_t i = 0; i < n; ++i) keys[i] = {i, t};
+      live = ctx.extend(gen, live, keys);
+      benchmark::DoNotOptimize(ctx.score_steps(prm, live));
+    }
+    return live.size();
+  });
+}
+
+void beam_search_reused_memory(benchmark::State& state) {
+  reused_memory memory(std::size_t{256} << 20);
+  run_rounds(state, [&](auto& gen, auto& prm, std::size_t n, auto& rng) {
+    return beam_search(gen, prm, "Q",
+                       beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds,
+                                           .exec = {.memory = memory.rewound()}},
+                       rng)
+        .spent.steps;
+  });
+}
+
 void beam_search_rounds(benchmark::State& state) {
   run_rounds(state, [](auto& gen, auto& prm, std::size_t n, auto& rng) {
     return beam_search(gen, prm, "Q", beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng).spent.steps;
@@ -127,7 +156,9 @@ void adaptive_consistency_rounds(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(baseline_extend_and_score)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK(baseline_extend_and_score_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK(beam_search_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_traced)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(dvts_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(a_star_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <limits>
+#include <memory_resource>
 #include <stdexcept>
 #include <vector>
 
@@ -171,4 +172,14 @@ TEST_CASE("a search can start from another search's trajectory", "[search_contex
   CHECK(ctx.root().text() == prefix.text());
   CHECK(ctx.root().last_step().engine_state == 11);
   CHECK(&ctx.root().tree() != &outer);
+}
+
+TEST_CASE("exec.memory places the search tree in the caller's resource", "[search_context]") {
+  std::pmr::unsynchronized_pool_resource pool;
+  toy::scripted_generator gen(three_step_scripts());
+  search_context ctx("test", "P", budget{}, execution{.memory = &pool}, 1);
+  std::vector<trajectory> roots(100, ctx.root());
+  const auto children = ctx.extend(gen, roots, keys(100));
+  CHECK(children.size() == 100);
+  CHECK(children.back().last_step().text == "a b");
 }

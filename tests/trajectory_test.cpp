@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <memory_resource>
 
 using namespace ttscale;
 
@@ -113,4 +114,30 @@ TEST_CASE("copy_prefix reproduces a trajectory in a tree of its own", "[trajecto
   CHECK(copy.leaf.parent().last_step().engine_state == 42);
   CHECK(copy.leaf.parent().step_score() == 0.5);
   CHECK(copy.leaf.finished());
+}
+
+TEST_CASE("a tree takes its node blocks from the given memory resource", "[trajectory]") {
+  struct counting_resource : std::pmr::memory_resource {
+    std::size_t allocations = 0, deallocations = 0, live_bytes = 0;
+    void* do_allocate(std::size_t bytes, std::size_t align) override {
+      ++allocations;
+      live_bytes += bytes;
+      return std::pmr::new_delete_resource()->allocate(bytes, align);
+    }
+    void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+      ++deallocations;
+      live_bytes -= bytes;
+      std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+    }
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+  } memory;
+  {
+    trajectory_tree tree("P", &memory);
+    trajectory t = tree.root();
+    for (int i = 0; i < 1000; ++i) t = tree.append(t.id(), step{"s", 1, 0, false, 0});
+    CHECK(memory.allocations == 5);  // blocks of 64, 128, 256, 512 and 1024 nodes hold 1001 nodes
+    CHECK(t.depth() == 1000);
+  }
+  CHECK(memory.deallocations == 5);
+  CHECK(memory.live_bytes == 0);
 }

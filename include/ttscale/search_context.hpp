@@ -49,6 +49,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +67,10 @@ struct execution {
   /// Calls of one round run on this many threads; > 1 requires a generator /
   /// verifier that opts in (enable_concurrent_calls).
   unsigned threads = 1;
+  /// Where the search's trajectory tree keeps its nodes; nullptr = operator
+  /// new. Must outlive the returned result (which owns the tree). Reusing one
+  /// pool across many searches avoids the page faults of fresh memory.
+  std::pmr::memory_resource* memory = nullptr;
 };
 
 /// Where a search starts: a prompt (a new tree) or an existing trajectory (a
@@ -87,11 +92,11 @@ class search_context {
       : name_(strategy), budget_(std::move(limits)), exec_(exec), seed_(seed),
         started_(std::chrono::steady_clock::now()) {
     if (start.prefix.valid()) {
-      copied_prefix copy = copy_prefix(start.prefix);
+      copied_prefix copy = copy_prefix(start.prefix, exec_.memory);
       tree_ = std::shared_ptr<trajectory_tree>(std::move(copy.tree));
       root_ = copy.leaf;
     } else {
-      tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt));
+      tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt), exec_.memory);
       root_ = tree_->root();
     }
     if (exec_.threads == 0) fail_argument("exec.threads must be at least 1 (got 0)");
@@ -177,8 +182,9 @@ class search_context {
     if (keys.size() != prefixes.size())
       throw size_mismatch(name_ + ": " + std::to_string(keys.size()) + " stream keys for " +
                           std::to_string(prefixes.size()) + " prefixes");
-    std::vector<random_engine> engines(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) engines[i] = engine(keys[i]);
+    std::vector<random_engine> engines;
+    engines.reserve(keys.size());
+    for (const stream_key& key : keys) engines.push_back(engine(key));
     return extend(gen, prefixes, std::span<random_engine>(engines));
   }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,7 +62,14 @@ class trajectory;
 /// Arena of steps with parent links; node 0 is the root (the prompt).
 class trajectory_tree {
  public:
-  explicit trajectory_tree(std::string prompt) : prompt_(std::move(prompt)) {
+  /// `memory` supplies the node blocks (it must outlive the tree). The
+  /// default is operator new; a resource reused across many searches (e.g. a
+  /// std::pmr::unsynchronized_pool_resource, or a monotonic_buffer_resource
+  /// over a reused buffer) spares each new search the first-touch page faults
+  /// of fresh memory, which otherwise dominate a small search's bookkeeping.
+  explicit trajectory_tree(std::string prompt,
+                           std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+      : prompt_(std::move(prompt)), memory_(memory ? memory : std::pmr::get_default_resource()) {
     emplace(node{step{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(), detail::fnv1a(prompt_)});
   }
   trajectory_tree(const trajectory_tree&) = delete;  // handles point into it
@@ -72,7 +80,7 @@ class trajectory_tree {
       std::destroy_at(blocks_[at.block] + at.offset);
     }
     for (std::size_t k = 0; k < blocks_.size(); ++k)
-      std::allocator<node>{}.deallocate(blocks_[k], std::size_t{1} << (k + first_block_bits));
+      memory_->deallocate(blocks_[k], sizeof(node) << (k + first_block_bits), alignof(node));
   }
 
   [[nodiscard]] std::string_view prompt() const noexcept { return prompt_; }
@@ -122,7 +130,8 @@ class trajectory_tree {
       // Raw storage: a node is constructed when appended, so a block's unused
       // tail is never touched (no zeroing, no page faults for it).
       blocks_.reserve(blocks_.size() + 1);
-      blocks_.push_back(std::allocator<node>{}.allocate(std::size_t{1} << (at.block + first_block_bits)));
+      blocks_.push_back(
+          static_cast<node*>(memory_->allocate(sizeof(node) << (at.block + first_block_bits), alignof(node))));
     }
     ::new (static_cast<void*>(blocks_[at.block] + at.offset)) node(std::move(value));
     ++size_;
@@ -140,6 +149,7 @@ class trajectory_tree {
   }
 
   std::string prompt_;
+  std::pmr::memory_resource* memory_;
   std::vector<node*> blocks_;  // block k: capacity 64 << k, the first nodes constructed
   std::size_t size_ = 0;
 };
@@ -235,8 +245,9 @@ struct copied_prefix {
   std::unique_ptr<trajectory_tree> tree;
   trajectory leaf;
 };
-inline copied_prefix copy_prefix(const trajectory& prefix) {
-  copied_prefix out{std::make_unique<trajectory_tree>(std::string(prefix.prompt())), {}};
+inline copied_prefix copy_prefix(const trajectory& prefix,
+                                 std::pmr::memory_resource* memory = std::pmr::get_default_resource()) {
+  copied_prefix out{std::make_unique<trajectory_tree>(std::string(prefix.prompt()), memory), {}};
   out.leaf = out.tree->root();
   trajectory t = prefix;
   std::vector<trajectory> path(prefix.depth());
