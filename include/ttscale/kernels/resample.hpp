@@ -28,11 +28,13 @@
 // F_j of u_m with u_m * S <= C_j is computed from a closed-form guess corrected with the
 // exact predicate (vectorised for systematic), and out[F_{j-1}, F_j) = j is filled run by
 // run, avoiding the data-dependent branch of the merge. The merge itself (the definition)
-// is the scalar twin, `scalar::systematic_resample` etc., and is what inverse_cdf uses for
-// arbitrary sorted uniforms (multinomial); the tests require identical indices.
+// is the scalar twin, `scalar::systematic_resample` etc.; inverse_cdf (multinomial, any
+// sorted uniforms) runs the same merge branch-free in 4 interleaved segments
+// (`merge_inverse_cdf_branchless`); the tests require identical indices.
 // No allocation except in `resample_workspace` growth and the overloads that say so.
-// Performance (bench/kernels_numeric_bench.cpp): dominated by the O(N) CDF pass and, for
-// multinomial, by the M + 1 logarithms of the spacings and the branchy merge.
+// Performance (bench/kernels_numeric_bench.cpp, bench/README-kernels.md): dominated by the
+// O(N) CDF and count passes and, for multinomial, by the M + 1 draws and logarithms of the
+// spacings (vectorised log, log.hpp) and the merge's chain of dependent loads.
 //
 // Errors: empty weights -> invalid_argument; a weight that is negative, NaN or infinite ->
 // invalid_score naming it; all weights 0 -> invalid_score; uniforms of the wrong count ->
