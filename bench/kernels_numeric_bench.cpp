@@ -7,8 +7,9 @@
 // Inputs: log-weights ~ N(0, 5^2) with 1% -inf for the exp-based kernels; resampling uses
 // realistic particle-filter weights (log-weights ~ N(0, 1), ESS ~ 0.37 N) and keeps the very
 // uneven softmax of the N(0, 5^2) vectors (ESS ~ 6 at N = 1e6) as separate `extreme`
-// benchmarks. Each iteration picks its input at random from a pool of 8 vectors (xoshiro),
-// so no branch predictor learns one; the uniforms come from ttscale::random_engine.
+// benchmarks. Each resampling iteration picks its input at random from a pool of 8 vectors
+// (xoshiro), the other kernels rotate through theirs, so no branch predictor learns one
+// vector; the uniforms come from ttscale::random_engine.
 // Run (medians of 5):
 //   build/perf/bench/kernels_numeric_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true --benchmark_min_time=0.1
