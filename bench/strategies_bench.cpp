@@ -68,25 +68,13 @@ void run_rounds(benchmark::State& state, Run run) {
   per_round_counters(state, n);
 }
 
+// What any strategy pays: one batched extend and one batched score per round;
+// with ReuseMemory the tree's memory is reused across searches (execution::memory).
+template <bool ReuseMemory>
 void baseline_extend_and_score(benchmark::State& state) {
-  run_rounds(state, [](auto& gen, auto& prm, std::size_t n, auto&) {
-    search_context<> ctx("baseline", "Q", budget{}, execution{}, 1);
-    std::vector<trajectory> live(n, ctx.root());
-    std::vector<stream_key> keys(n);
-    for (std::size_t t = 0; t < rounds; ++t) {
-      for (std::size_t i = 0; i < n; ++i) keys[i] = {i, t};
-      live = ctx.extend(gen, live, keys);
-      benchmark::DoNotOptimize(ctx.score_steps(prm, live));
-    }
-    return live.size();
-  });
-}
-
-// The same with the tree's memory reused across searches (execution::memory).
-void baseline_extend_and_score_reused_memory(benchmark::State& state) {
-  reused_memory memory(std::size_t{256} << 20);
+  reused_memory memory(ReuseMemory ? std::size_t{256} << 20 : 0);
   run_rounds(state, [&](auto& gen, auto& prm, std::size_t n, auto&) {
-    search_context<> ctx("baseline", "Q", budget{}, execution{.memory = memory.rewound()}, 1);
+    search_context<> ctx("baseline", "Q", budget{}, execution{.memory = ReuseMemory ? memory.rewound() : nullptr}, 1);
     std::vector<trajectory> live(n, ctx.root());
     std::vector<stream_key> keys(n);
     for (std::size_t t = 0; t < rounds; ++t) {
@@ -155,8 +143,8 @@ void adaptive_consistency_rounds(benchmark::State& state) {
 }
 }  // namespace
 
-BENCHMARK(baseline_extend_and_score)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
-BENCHMARK(baseline_extend_and_score_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(baseline_extend_and_score, false)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(baseline_extend_and_score, true)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_traced)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
