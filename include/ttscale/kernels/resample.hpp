@@ -96,6 +96,19 @@ inline void cdf4(double carry, double w0, double w1, double w2, double w3, doubl
   c[3] = carry + (p1 + (w2 + w3));
 }
 
+/// cdf4 of the 4 weights w[base, base + 4) after `carry`, zeros past n: the one
+/// block step every CDF walk shares, so all paths sum in the same order.
+template <class T>
+inline void cdf4_at(const T* w, std::size_t n, std::size_t base, double carry, double* c) noexcept {
+  if (base + 4 <= n) {
+    cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
+  } else {
+    double t[4] = {0, 0, 0, 0};
+    for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
+    cdf4(carry, t[0], t[1], t[2], t[3], c);
+  }
+}
+
 struct weight_summary {
   double total;          // C_{N-1}, with the canonical association
   std::size_t first;     // first index of positive weight
@@ -159,13 +172,7 @@ struct cdf_cursor {
   double c[4] = {0, 0, 0, 0};
   cdf_cursor(const T* w_, std::size_t n_) noexcept : w(w_), n(n_) { load(); }
   void load() noexcept {
-    if (base + 4 <= n) {
-      cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
-    } else {
-      double t[4] = {0, 0, 0, 0};
-      for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
-      cdf4(carry, t[0], t[1], t[2], t[3], c);
-    }
+    cdf4_at(w, n, base, carry, c);
   }
   // C_j for j >= the previous j (monotone access).
   double at(std::size_t j) noexcept {
@@ -224,13 +231,7 @@ struct merge_segment {
     double c = carry;
     for (std::size_t b = 0; b < len; b += 4) {
       const std::size_t q = base + b;
-      if (q + 4 <= n) {
-        cdf4(c, w[q], w[q + 1], w[q + 2], w[q + 3], cbuf + b);
-      } else {
-        double z[4] = {0, 0, 0, 0};
-        for (std::size_t r = 0; q + r < n; ++r) z[r] = w[q + r];
-        cdf4(c, z[0], z[1], z[2], z[3], cbuf + b);
-      }
+      cdf4_at(w, n, q, c, cbuf + b);
       c = cbuf[b + 3];
     }
     jend = std::min(base + len, jstop) - base;
@@ -406,13 +407,7 @@ inline void count_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
   std::size_t base = ws.first & ~std::size_t(3);
   double carry = 0.0, c[4];
   for (; base < n && f_prev < m_count; base += 4) {
-    if (base + 4 <= n) {
-      cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
-    } else {
-      double t[4] = {0, 0, 0, 0};
-      for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
-      cdf4(carry, t[0], t[1], t[2], t[3], c);
-    }
+    cdf4_at(w.data(), n, base, carry, c);
     carry = c[3];
     const std::size_t k0 = base < ws.first ? ws.first - base : 0;
     const std::size_t k1 = std::min<std::size_t>(4, n - base);
@@ -511,13 +506,7 @@ inline void systematic_counts(std::span<const T> w, const weight_summary& ws, st
     const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
     for (std::size_t b = 0; b < len; b += 4) {
       const std::size_t j = base + b;
-      if (j + 4 <= n) {
-        cdf4(carry, w[j], w[j + 1], w[j + 2], w[j + 3], cbuf + b);
-      } else {
-        double z[4] = {0, 0, 0, 0};
-        for (std::size_t q = 0; j + q < n; ++q) z[q] = w[j + q];
-        cdf4(carry, z[0], z[1], z[2], z[3], cbuf + b);
-      }
+      cdf4_at(w.data(), n, j, carry, cbuf + b);
       carry = cbuf[b + 3];
     }
     for (std::size_t q = 0; q < len; q += vw) {
