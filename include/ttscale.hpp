@@ -6,7 +6,9 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/from_function.hpp>
 #include <ttscale/generator.hpp>
+#include <ttscale/options.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/rollout.hpp>

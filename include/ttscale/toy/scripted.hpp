@@ -2,18 +2,25 @@
 //
 // scripted_generator replays fixed completions, so a test knows every step a
 // strategy will see; it also records every call's batch size, which is how a
-// test proves a strategy is batch-first. function_prm / function_orm wrap a
-// callable as a process / outcome verifier (a score per trajectory) and count
-// their calls. None of these is thread-safe.
+// test proves a strategy is batch-first (it is not thread-safe).
+// function_prm / function_orm are ttscale::process_verifier_from /
+// outcome_verifier_from (ttscale/from_function.hpp: any shape those accept)
+// plus a record of the batch sizes of the first `recorded_calls_limit`
+// calls and a count of all calls: memory stays bounded however long a search
+// runs, and with the `concurrent_calls` tag they are thread-safe. A program
+// that only needs a verifier from a lambda uses the ttscale:: adapters.
 #pragma once
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/from_function.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/trajectory.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -76,31 +83,75 @@ class scripted_generator {
   std::size_t next_root_ = 0;
 };
 
-/// A process verifier from `score(const trajectory&) -> double` (the newest step's score).
-template <class F>
-struct function_prm {
-  F score;
-  std::vector<std::size_t> batch_sizes{};
-  void score_steps(std::span<const trajectory> prefixes, std::span<double> out) {
-    batch_sizes.push_back(prefixes.size());
-    for (std::size_t i = 0; i < prefixes.size(); ++i) out[i] = score(prefixes[i]);
-  }
-};
-template <class F>
-function_prm(F) -> function_prm<F>;
+namespace detail {
+/// What function_prm / function_orm record: the batch sizes of the first
+/// recorded_calls_limit calls and the count of all calls, under a mutex.
+/// Copying copies the record, not the mutex.
+class call_record {
+ public:
+  static constexpr std::size_t recorded_calls_limit = 4096;
 
-/// An outcome verifier from `score(const trajectory&) -> double`.
-template <class F>
-struct function_orm {
-  F score;
-  std::vector<std::size_t> batch_sizes{};
-  void score_outcomes(std::span<const trajectory> finished, std::span<double> out) {
-    batch_sizes.push_back(finished.size());
-    for (std::size_t i = 0; i < finished.size(); ++i) out[i] = score(finished[i]);
+  call_record() = default;
+  call_record(const call_record& other) : batch_sizes(other.batch_sizes), calls(other.calls) {}
+  call_record& operator=(const call_record& other) {
+    if (this != &other) {
+      batch_sizes = other.batch_sizes;
+      calls = other.calls;
+    }
+    return *this;
   }
+
+  std::vector<std::size_t> batch_sizes{};  ///< items per call, for the first recorded_calls_limit calls
+  std::size_t calls = 0;                   ///< every call
+
+ protected:
+  void record(std::size_t batch) {
+    std::lock_guard lock(mutex_);
+    if (batch_sizes.size() < recorded_calls_limit) batch_sizes.push_back(batch);
+    ++calls;
+  }
+
+ private:
+  std::mutex mutex_;
 };
-template <class F>
-function_orm(F) -> function_orm<F>;
+}  // namespace detail
+
+/// A process verifier from `score` (e.g. `double(const trajectory&)`, the
+/// newest step's score; any shape process_verifier_from accepts) that
+/// records its calls in `batch_sizes` and `calls`.
+template <class F, call_policy Calls = sequential_calls_t>
+class function_prm : public detail::call_record {
+ public:
+  static constexpr bool thread_safe = std::same_as<Calls, concurrent_calls_t>;
+
+  explicit function_prm(F score, Calls = Calls{}) : verifier_(std::move(score)) {}
+
+  void score_steps(std::span<const trajectory> prefixes, std::span<double> out) {
+    record(prefixes.size());
+    verifier_.score_steps(prefixes, out);
+  }
+
+ private:
+  function_process_verifier<F, Calls> verifier_;
+};
+
+/// An outcome verifier from `score` (e.g. `double(const trajectory&)`; any
+/// shape outcome_verifier_from accepts) that records its calls as function_prm does.
+template <class F, call_policy Calls = sequential_calls_t>
+class function_orm : public detail::call_record {
+ public:
+  static constexpr bool thread_safe = std::same_as<Calls, concurrent_calls_t>;
+
+  explicit function_orm(F score, Calls = Calls{}) : verifier_(std::move(score)) {}
+
+  void score_outcomes(std::span<const trajectory> finished, std::span<double> out) {
+    record(finished.size());
+    verifier_.score_outcomes(finished, out);
+  }
+
+ private:
+  function_outcome_verifier<F, Calls> verifier_;
+};
 
 }  // namespace toy
 TTSCALE_END_NAMESPACE
