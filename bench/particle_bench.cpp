@@ -83,9 +83,8 @@ void particle_filter_reused_memory(benchmark::State& state) {
   std::mt19937_64 rng(1);
   reused_memory memory(std::size_t{512} << 20);
   for (auto _ : state) {
-    auto r = particle_filter(gen, prm, "Q",
-                             particle_filter_options{.n = n, .max_steps = rounds, .exec = {.memory = memory.rewound()}},
-                             rng);
+    auto r = particle_filter(gen, prm, search_start("Q", memory.rewound()),
+                             particle_filter_options{.n = n, .max_steps = rounds}, rng);
     benchmark::DoNotOptimize(r.chosen_index);
   }
   report(state, n, rounds);
@@ -151,10 +150,10 @@ void resampling_step(benchmark::State& state) {
 BENCHMARK(resampling_step)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(baseline_context_rounds)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(strategy_rounds, particle_filter/logit/every_round,
-                  particle_filter_with<weight_from::logit_reward_t, resample_when::every_round_t>)
+                  particle_filter_with<log_weight_from::logit_reward_t, resample_when::every_round_t>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(strategy_rounds, particle_filter/reward/ess_below,
-                  particle_filter_with<weight_from::reward_t, resample_when::ess_below>)
+                  particle_filter_with<log_weight_from::reward_t, resample_when::ess_below>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(particle_filter_reused_memory)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)

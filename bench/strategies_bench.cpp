@@ -69,12 +69,12 @@ void run_rounds(benchmark::State& state, Run run) {
 }
 
 // What any strategy pays: one batched extend and one batched score per round;
-// with ReuseMemory the tree's memory is reused across searches (execution::memory).
+// with ReuseMemory the tree's memory is reused across searches (search_start::tree_memory).
 template <bool ReuseMemory>
 void baseline_extend_and_score(benchmark::State& state) {
   reused_memory memory(ReuseMemory ? std::size_t{256} << 20 : 0);
   run_rounds(state, [&](auto& gen, auto& prm, std::size_t n, auto&) {
-    search_context<> ctx("baseline", "Q", budget{}, execution{.memory = ReuseMemory ? memory.rewound() : nullptr}, 1);
+    search_context<> ctx("baseline", search_start("Q", ReuseMemory ? memory.rewound() : nullptr), budget{}, execution{}, 1);
     std::vector<trajectory> live(n, ctx.root());
     std::vector<stream_key> keys(n);
     for (std::size_t t = 0; t < rounds; ++t) {
@@ -89,10 +89,8 @@ void baseline_extend_and_score(benchmark::State& state) {
 void beam_search_reused_memory(benchmark::State& state) {
   reused_memory memory(std::size_t{256} << 20);
   run_rounds(state, [&](auto& gen, auto& prm, std::size_t n, auto& rng) {
-    return beam_search(gen, prm, "Q",
-                       beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds,
-                                           .exec = {.memory = memory.rewound()}},
-                       rng)
+    return beam_search(gen, prm, search_start("Q", memory.rewound()),
+                       beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng)
         .spent.steps;
   });
 }

@@ -1,7 +1,13 @@
 #include <ttscale/generator.hpp>
+#include <ttscale/search_context.hpp>
 #include <ttscale/toy/scripted.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <stop_token>
+#include <string>
+#include <vector>
 
 using namespace ttscale;
 
@@ -75,4 +81,103 @@ TEST_CASE("as_completion_sampler stops at max_steps with an unfinished step", "[
   CHECK_FALSE(out[0].finished);
   CHECK(out[0].tokens == 4);
   CHECK_THROWS_AS(as_completion_sampler(stepper, 0), invalid_argument);
+}
+
+namespace {
+// Writes every slot except those in `skip`; `stall` slots get an empty unfinished step.
+struct leaky_generator {
+  std::vector<std::size_t> skip, stall;
+  void extend(std::span<const trajectory> p, std::span<random_engine>, std::span<step> out) const {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (std::find(skip.begin(), skip.end(), i) != skip.end()) continue;
+      if (std::find(stall.begin(), stall.end(), i) != stall.end()) {
+        out[i] = step{};
+        continue;
+      }
+      out[i] = step{"t", 1, 0.0, true, 0};
+    }
+  }
+};
+// Sets text and finished only, never tokens: counts as unwritten.
+struct tokenless_generator {
+  void extend(std::span<const trajectory> p, std::span<random_engine>, std::span<step> out) const {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      out[i].text = "t";
+      out[i].finished = true;
+    }
+  }
+};
+// Stoppable: when stop is requested before the call it writes nothing.
+struct lazy_stoppable_generator {
+  void extend(std::span<const trajectory> p, std::span<random_engine> e, std::span<step> out) const {
+    extend(p, e, out, std::stop_token{});
+  }
+  void extend(std::span<const trajectory> p, std::span<random_engine>, std::span<step> out,
+              std::stop_token stop) const {
+    if (stop.stop_requested()) return;
+    for (std::size_t i = 0; i < p.size(); ++i) out[i] = step{"t", 1, 0.0, false, 0};
+  }
+};
+}  // namespace
+
+TEST_CASE("a slot the generator leaves unwritten is an error naming it", "[generator][errors]") {
+  trajectory_tree tree("P");
+  std::vector<trajectory> p(4, tree.root());
+  std::vector<random_engine> e(4);
+  std::vector<step> out(4);
+  leaky_generator one_missing{.skip = {1}};
+  CHECK_THROWS_WITH(extend_and_account(one_missing, p, e, out),
+                    Catch::Contains("left out[1] of 4 unwritten"));
+  leaky_generator none_written{.skip = {0, 1, 2, 3}};
+  CHECK_THROWS_WITH(extend_and_account(none_written, p, e, out),
+                    Catch::Contains("out[0], out[1], out[2], out[3] of 4 unwritten"));
+  tokenless_generator tokenless;
+  CHECK_THROWS_WITH(extend_and_account(tokenless, p, e, out), Catch::Contains("never set their tokens"));
+  // Through a strategy's context: generator_failure with the accounting.
+  search_context ctx("test", "P", budget{}, execution{}, 1);
+  const stream_key keys[4] = {{0, 0}, {1, 0}, {2, 0}, {3, 0}};
+  try {
+    (void)ctx.extend(one_missing, p, keys);
+    FAIL("an unwritten slot was accepted");
+  } catch (const generator_failure& f) {
+    CHECK(std::string(f.what()).find("out[1] of 4 unwritten") != std::string::npos);
+    REQUIRE(f.spent() != nullptr);
+    CHECK(f.spent()->generator_calls == 1);
+  }
+}
+
+TEST_CASE("an empty unfinished step is no progress; an empty finished step is legal", "[generator][errors]") {
+  trajectory_tree tree("P");
+  std::vector<trajectory> p(3, tree.root());
+  std::vector<random_engine> e(3);
+  std::vector<step> out(3);
+  leaky_generator stalls{.stall = {2}};
+  CHECK_THROWS_WITH(extend_and_account(stalls, p, e, out),
+                    Catch::Contains("empty unfinished step (no text, 0 tokens) for out[2] of 3"));
+  struct end_marker {
+    void extend(std::span<const trajectory> q, std::span<random_engine>, std::span<step> o) const {
+      for (std::size_t i = 0; i < q.size(); ++i) o[i] = step{"", 0, 0.0, true, 0};
+    }
+  } marker;
+  const accounting a = extend_and_account(marker, p, e, out);
+  CHECK(a.tokens == 0);
+  CHECK(out[0].finished);
+}
+
+TEST_CASE("a cancelled stoppable call may leave slots unwritten: they become empty steps", "[generator]") {
+  trajectory_tree tree("P");
+  std::vector<trajectory> p(2, tree.root());
+  std::vector<random_engine> e(2);
+  std::vector<step> out(2);
+  lazy_stoppable_generator gen;
+  std::stop_source stop;
+  stop.request_stop();
+  const accounting a = extend_and_account(gen, p, e, out, stop.get_token());
+  CHECK(a.tokens == 0);
+  CHECK(out[0].text.empty());
+  CHECK_FALSE(out[0].finished);
+  CHECK(out[1].tokens == 0);
+  // Not cancelled: the same generator writes every slot.
+  const accounting b = extend_and_account(gen, p, e, out);
+  CHECK(b.tokens == 2);
 }

@@ -39,7 +39,17 @@ TEST_CASE("uniform() lies in [0, 1) with mean 1/2", "[random]") {
 }
 
 TEST_CASE("draw_seed takes one value from the caller's engine", "[random]") {
+  // Exactly one draw: the caller's engine is advanced by one step, no more,
+  // so a caller can reason about its own stream (and two strategies run one
+  // after another on one engine get different seeds).
   std::mt19937_64 a(5), b(5);
-  CHECK(draw_seed(a) == draw_seed(b));
+  const std::uint64_t first = draw_seed(a);
+  b.discard(1);
+  CHECK(a == b);
+  const std::uint64_t second = draw_seed(a);
+  CHECK(first != second);
+  // The full 64-bit range: the seed is the engine's value itself.
+  std::mt19937_64 c(5);
+  CHECK(first == c());
   static_assert(std::uniform_random_bit_generator<random_engine>);
 }

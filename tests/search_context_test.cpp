@@ -122,8 +122,8 @@ TEST_CASE("a throwing generator becomes generator_failure with context and exact
   } catch (const generator_failure& e) {
     CHECK(std::string(e.what()).find("beam_search: the generator threw on items [2, 4) of a round of 6: engine crashed") !=
           std::string::npos);
-    CHECK(e.spent().generator_calls == 3);  // every chunk ran; the failed one counts as a call
-    CHECK(e.spent().tokens == 20);          // only the two good calls produced tokens
+    CHECK(e.spent()->generator_calls == 3);  // every chunk ran; the failed one counts as a call
+    CHECK(e.spent()->tokens == 20);          // only the two good calls produced tokens
     CHECK_THROWS_WITH(std::rethrow_if_nested(e), "engine crashed");
   }
   CHECK(ctx.tree().size() == 1);  // nothing was appended
@@ -148,7 +148,7 @@ TEST_CASE("verifier failures and bad scores are reported with the item", "[searc
     FAIL("no exception");
   } catch (const verifier_failure& e) {
     CHECK(std::string(e.what()).find("outcome verifier threw") != std::string::npos);
-    CHECK(e.spent().verifier_calls >= 1);
+    CHECK(e.spent()->verifier_calls >= 1);
     CHECK_THROWS_WITH(std::rethrow_if_nested(e), "reward server down");
   }
 }
@@ -174,10 +174,10 @@ TEST_CASE("a search can start from another search's trajectory", "[search_contex
   CHECK(&ctx.root().tree() != &outer);
 }
 
-TEST_CASE("exec.memory places the search tree in the caller's resource", "[search_context]") {
+TEST_CASE("search_start::tree_memory places the search tree in the caller's resource", "[search_context]") {
   std::pmr::unsynchronized_pool_resource pool;
   toy::scripted_generator gen(three_step_scripts());
-  search_context ctx("test", "P", budget{}, execution{.memory = &pool}, 1);
+  search_context ctx("test", search_start("P", &pool), budget{}, execution{}, 1);
   std::vector<trajectory> roots(100, ctx.root());
   const auto children = ctx.extend(gen, roots, keys(100));
   CHECK(children.size() == 100);

@@ -40,6 +40,9 @@ enum class stop_reason {
   depth_limit,           ///< no candidate finished within the step limit
   early_stop,            ///< an adaptive rule decided enough was sampled
   first_finished,        ///< first-finish search: a candidate finished first
+  /// A strategy's own cap on its work (A*'s options.expansions) was reached
+  /// before it finished: the result is cut, its candidates are what was found.
+  expansion_limit,
 };
 
 constexpr std::string_view to_string(stop_reason r) noexcept {
@@ -53,6 +56,7 @@ constexpr std::string_view to_string(stop_reason r) noexcept {
     case stop_reason::depth_limit: return "depth_limit";
     case stop_reason::early_stop: return "early_stop";
     case stop_reason::first_finished: return "first_finished";
+    case stop_reason::expansion_limit: return "expansion_limit";
   }
   return "unknown";
 }

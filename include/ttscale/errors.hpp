@@ -5,15 +5,19 @@
 // purpose. Messages name the bad value and where it came from, e.g.
 //   "best_of_n: options.n must be at least 1 (got 0)"
 //   "best_of_n: verifier returned NaN for candidate 3"
-// Errors raised after work has started (a throwing generator, an exhausted
-// budget) carry the exact accounting spent so far; a generator's or verifier's
-// own exception is kept as the nested exception (std::throw_with_nested), so
+// Every error that leaves a strategy after its first generator or verifier
+// call carries the exact accounting spent so far (`error::spent()`, nullptr
+// only for errors raised before any work: bad options, kernel misuse) — a NaN
+// score, a reward outside a weight source's domain or a NaN aggregate mid-search
+// included, so paid work is never lost. A generator's or verifier's own
+// exception is kept as the nested exception (std::throw_with_nested), so
 // `std::rethrow_if_nested` reaches it.
 #pragma once
 
 #include <ttscale/accounting.hpp>
 #include <ttscale/config.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -22,7 +26,23 @@ TTSCALE_BEGIN_NAMESPACE
 /// Base of every exception ttscale throws on purpose.
 class error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit error(const std::string& what) : std::runtime_error(what) {}
+  error(const std::string& what, const accounting& spent) : std::runtime_error(what), spent_(spent) {}
+
+  /// The exact accounting of the search's work before the error: set on every
+  /// error raised after a strategy's first generator or verifier call;
+  /// nullptr for errors raised before any work.
+  [[nodiscard]] const accounting* spent() const noexcept { return spent_ ? &*spent_ : nullptr; }
+
+  /// Attaches a search's accounting to an error raised without it (by a
+  /// kernel, a selection policy or an aggregator, which know no search);
+  /// search_context does this when such an error leaves a strategy.
+  void attach_spent(const accounting& spent) noexcept {
+    if (!spent_) spent_ = spent;
+  }
+
+ private:
+  std::optional<accounting> spent_;
 };
 
 /// A caller-supplied argument or option is out of its documented range
@@ -47,15 +67,11 @@ class size_mismatch : public invalid_argument {
   using invalid_argument::invalid_argument;
 };
 
-/// Base of the errors raised after a search has started: carries the exact
-/// accounting of the work done before the failure.
+/// Base of the errors that only arise once a search has started: spent() is
+/// never nullptr.
 class search_error : public error {
  public:
-  search_error(const std::string& what, const accounting& spent) : error(what), spent_(spent) {}
-  [[nodiscard]] const accounting& spent() const noexcept { return spent_; }
-
- private:
-  accounting spent_;
+  search_error(const std::string& what, const accounting& spent) : error(what, spent) {}
 };
 
 /// A budget was already spent when a strategy was called, so it could not

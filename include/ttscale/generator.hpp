@@ -24,6 +24,16 @@
 // returns the exact account of that work, which the caller charges instead of
 // "one step and step.tokens tokens per item" (its wall_time is ignored).
 //
+// What a step must be: the generator assigns every out[i] (a slot left
+// unwritten raises generator_failure naming it — the library pre-sets each
+// slot's tokens to a sentinel and checks after the call). A step with zero
+// tokens is legal: a finishing marker (finished = true with no text, e.g.
+// end-of-generation at a step boundary) or a generator that counts no tokens;
+// but an unfinished step with no text and zero tokens makes no progress and
+// raises generator_failure too, instead of letting a search loop to its depth
+// limit on phantom steps. A stoppable generator's call that was cancelled may
+// leave slots unwritten or empty: they become empty unfinished steps.
+//
 // Concurrency: strategies run several batches at once only for a generator
 // that opts in, either with a member `static constexpr bool thread_safe = true;`
 // or by specialising `ttscale::enable_concurrent_calls<G>`; calls never overlap
@@ -38,8 +48,11 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <span>
 #include <stop_token>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -72,24 +85,74 @@ concept stoppable_generator =
       { g.extend(prefixes, engines, out, stop) } -> detail::extend_return;
     };
 
-/// Calls `g.extend` and returns the exact account of the call: the
-/// generator's own account if it reports one, else one call, one step per
-/// item and the tokens of the returned steps.
+namespace detail {
+/// What `out[i].tokens` holds before a generator call: a generator that
+/// assigns out[i] (or sets its tokens) overwrites it, so a slot still holding
+/// it after the call was never written.
+inline constexpr std::uint32_t unwritten_step_tokens = std::numeric_limits<std::uint32_t>::max();
+
+inline void mark_unwritten(std::span<step> out) noexcept {
+  for (step& s : out) s.tokens = unwritten_step_tokens;
+}
+
+/// Checks what a generator call returned (see "What a step must be" in the
+/// header comment); `cancelled` relaxes it for a stopped stoppable call.
+inline void check_generated(std::span<step> out, bool cancelled) {
+  std::string unwritten, stalled;
+  std::size_t unwritten_count = 0, stalled_count = 0;
+  auto note = [](std::string& list, std::size_t& count, std::size_t i) {
+    if (++count <= 8) list += (list.empty() ? "" : ", ") + std::string("out[") + std::to_string(i) + "]";
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i].tokens == unwritten_step_tokens) {
+      if (cancelled) out[i] = step{};  // cancelled before it produced anything: an empty unfinished step
+      else note(unwritten, unwritten_count, i);
+    } else if (!cancelled && !out[i].finished && out[i].tokens == 0 && out[i].text.empty()) {
+      note(stalled, stalled_count, i);
+    }
+  }
+  auto list = [&](const std::string& items, std::size_t count) {
+    return items + (count > 8 ? " and " + std::to_string(count - 8) + " more" : std::string()) + " of " +
+           std::to_string(out.size());
+  };
+  if (unwritten_count > 0)
+    throw error("the generator left " + list(unwritten, unwritten_count) +
+                " unwritten (or never set their tokens): every out[i] must receive a step");
+  if (stalled_count > 0)
+    throw error("the generator returned an empty unfinished step (no text, 0 tokens) for " +
+                list(stalled, stalled_count) +
+                ": a step must make progress or finish the trajectory (finished = true)");
+}
+}  // namespace detail
+
+/// Calls `g.extend` (with `stop` if G is a stoppable_generator) and returns
+/// the exact account of the call: the generator's own account if it reports
+/// one, else one call, one step per item and the tokens of the returned
+/// steps. Throws ttscale::error if the generator left a slot unwritten or
+/// returned an empty unfinished step (not for a call whose stop was requested:
+/// its unwritten slots become empty unfinished steps).
 template <generator G>
 accounting extend_and_account(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
-                              std::span<step> out) {
-  if constexpr (std::same_as<decltype(g.extend(prefixes, engines, out)), accounting>) {
-    accounting a = g.extend(prefixes, engines, out);
+                              std::span<step> out, std::stop_token stop = {}) {
+  detail::mark_unwritten(out);
+  auto call = [&] {
+    if constexpr (stoppable_generator<G>) return g.extend(prefixes, engines, out, stop);
+    else return g.extend(prefixes, engines, out);
+  };
+  accounting a;
+  if constexpr (std::same_as<decltype(call()), accounting>) {
+    a = call();
     a.wall_time = {};
-    return a;
   } else {
-    g.extend(prefixes, engines, out);
-    accounting a;
+    call();
+  }
+  detail::check_generated(out, stop.stop_requested());
+  if constexpr (!std::same_as<decltype(call()), accounting>) {
     a.generator_calls = 1;
     a.steps = out.size();
     for (const step& s : out) a.tokens += s.tokens;
-    return a;
   }
+  return a;
 }
 
 /// Turns a stepper into a generator whose one step is a whole completion:

@@ -50,13 +50,28 @@ struct search_result {
   std::vector<answer_total<Answer>> totals;      ///< per-answer vote totals (votes only), by first appearance
   accounting spent;
   stop_reason stopped = stop_reason::completed;
+  /// Finished candidates whose answer the extractor could not find (they do
+  /// not vote; a score-based policy may still choose one, with no answer).
+  std::size_t abstained = 0;
 
   [[nodiscard]] bool has_choice() const noexcept { return chosen_index.has_value(); }
+  /// Candidates that finished (only these take part in the selection).
+  [[nodiscard]] std::size_t finished_count() const noexcept {
+    std::size_t n = 0;
+    for (const candidate<Answer>& c : candidates) n += c.finished() ? 1 : 0;
+    return n;
+  }
+  /// Whether candidates finished but every one abstained: the extractor found
+  /// no answer in any of them (e.g. boxed_answer on completions that contain
+  /// no \boxed{...}) — a vote then has nothing to count, whatever `stopped` says.
+  [[nodiscard]] bool all_abstained() const noexcept { return abstained > 0 && abstained == finished_count(); }
   /// The chosen candidate; throws no_candidate if none was chosen.
   [[nodiscard]] const candidate<Answer>& chosen() const {
     if (!chosen_index)
       throw no_candidate("search_result: no candidate was chosen (stopped: " + std::string(to_string(stopped)) +
-                         ", " + std::to_string(candidates.size()) + " candidates)");
+                         ", " + std::to_string(candidates.size()) + " candidates, " +
+                         std::to_string(finished_count()) + " finished, " + std::to_string(abstained) +
+                         " abstained: no answer extracted)");
     return candidates[*chosen_index];
   }
 };

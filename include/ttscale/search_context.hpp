@@ -24,6 +24,10 @@
 //    verifier_failure naming the strategy and the items, with the original
 //    exception nested and the accounting up to and including the failed call.
 //  - a NaN or infinite score becomes invalid_score naming the item.
+//  - run(body): every ttscale::error that leaves the strategy's body after
+//    its first generator or verifier call carries the exact accounting
+//    (error::spent()), whoever raised it — a kernel, a selection policy, an
+//    aggregator or a weight source, which know nothing of the search.
 //  - an optional search_trace (record_to) sees every generated node, every
 //    score and the strategy's keep/prune decisions (mark); without one each
 //    hook is a single pointer test per round.
@@ -33,6 +37,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/detail/parallel.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
@@ -67,22 +72,24 @@ struct execution {
   /// Calls of one round run on this many threads; > 1 requires a generator /
   /// verifier that opts in (enable_concurrent_calls).
   unsigned threads = 1;
-  /// Where the search's trajectory tree keeps its nodes; nullptr = operator
-  /// new. Must outlive the returned result (which owns the tree). Reusing one
-  /// pool across many searches avoids the page faults of fresh memory.
-  std::pmr::memory_resource* memory = nullptr;
 };
 
-/// Where a search starts: a prompt (a new tree) or an existing trajectory (a
-/// nested search continues it, in a copy of its own).
+/// Where a search starts — a prompt (a new tree) or an existing trajectory (a
+/// nested search continues it, in a copy of its own) — and where its tree
+/// lives: `tree_memory` supplies the trajectory tree's nodes (nullptr =
+/// operator new); it must outlive the returned result, which owns the tree.
+/// Reusing one pool across many searches avoids the page faults of fresh
+/// memory: `best_of_n(gen, prm, search_start(prompt, &pool), options, rng)`.
 struct search_start {
-  search_start(std::string p) : prompt(std::move(p)) {}
-  search_start(std::string_view p) : prompt(p) {}
-  search_start(const char* p) : prompt(p) {}
-  search_start(const trajectory& t) : prefix(t) {}
+  search_start(std::string p, std::pmr::memory_resource* memory = nullptr)
+      : prompt(std::move(p)), tree_memory(memory) {}
+  search_start(std::string_view p, std::pmr::memory_resource* memory = nullptr) : prompt(p), tree_memory(memory) {}
+  search_start(const char* p, std::pmr::memory_resource* memory = nullptr) : prompt(p), tree_memory(memory) {}
+  search_start(const trajectory& t, std::pmr::memory_resource* memory = nullptr) : prefix(t), tree_memory(memory) {}
 
   std::string prompt;
   trajectory prefix;  // valid() when starting from a trajectory
+  std::pmr::memory_resource* tree_memory = nullptr;
 };
 
 template <budget_policy Budget = budget>
@@ -92,11 +99,11 @@ class search_context {
       : name_(strategy), budget_(std::move(limits)), exec_(exec), seed_(seed),
         started_(std::chrono::steady_clock::now()) {
     if (start.prefix.valid()) {
-      copied_prefix copy = copy_prefix(start.prefix, exec_.memory);
+      copied_prefix copy = copy_prefix(start.prefix, start.tree_memory);
       tree_ = std::shared_ptr<trajectory_tree>(std::move(copy.tree));
       root_ = copy.leaf;
     } else {
-      tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt), exec_.memory);
+      tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt), start.tree_memory);
       root_ = tree_->root();
     }
     if (exec_.threads == 0) fail_argument("exec.threads must be at least 1 (got 0)");
@@ -145,6 +152,20 @@ class search_context {
 
   /// Throws invalid_argument "<strategy>: <message>".
   [[noreturn]] void fail_argument(const std::string& message) const { throw invalid_argument(name_ + ": " + message); }
+
+  /// Runs a strategy's body and returns what it returns. A ttscale::error
+  /// leaving it once work has started (a generator or verifier call was made)
+  /// gets this search's exact accounting attached, if its thrower did not
+  /// know the search; errors before any work keep spent() == nullptr.
+  template <class Body>
+  decltype(auto) run(Body&& body) {
+    try {
+      return std::forward<Body>(body)();
+    } catch (error& e) {
+      if (spent_.generator_calls > 0 || spent_.verifier_calls > 0) e.attach_spent(spent());
+      throw;
+    }
+  }
 
   /// Whether the budget allows more work on the candidates already started
   /// (the sample limit only stops new candidates); the reached limit if not.
@@ -245,7 +266,7 @@ class search_context {
     requires selection_policy<Policy, Answer>
   search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy, stop_reason why) {
     search_result<Answer> r;
-    selection<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
+    choice<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
     if (trace_) {
       for (const candidate<Answer>& c : candidates)
         if (c.finished()) trace_->mark(c.path, trace_status::finished);
@@ -258,6 +279,7 @@ class search_context {
     r.totals = std::move(chosen.totals);
     r.spent = spent();
     r.stopped = why;
+    for (const candidate<Answer>& c : r.candidates) r.abstained += c.finished() && !c.answer ? 1 : 0;
     return r;
   }
 
@@ -299,9 +321,10 @@ class search_context {
     rethrow_first<verifier_failure>(failures, plan, what);
     for (std::size_t i = 0; i < scores.size(); ++i)
       if (!std::isfinite(scores[i]))
-        throw invalid_score(name_ + ": " + what + " returned " + std::to_string(scores[i]) + " for item " +
-                            std::to_string(i) + " of the round (node " + std::to_string(items[i].id()) +
-                            "); scores must be finite");
+        throw invalid_score(name_ + ": " + what + " returned " + detail::number_text(scores[i]) + " for item " +
+                                std::to_string(i) + " of the round (node " + std::to_string(items[i].id()) +
+                                "); scores must be finite",
+                            spent());
     return scores;
   }
 

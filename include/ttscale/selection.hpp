@@ -20,11 +20,12 @@
 // highest-scored candidate with the winning answer (the first one for an
 // unweighted majority). Complexity O(n) expected (hashing answers).
 //
-// A policy is any callable `selection<Answer> p(std::span<const candidate<Answer>>)`.
+// A policy is any callable `choice<Answer> p(std::span<const candidate<Answer>>)`.
 #pragma once
 
 #include <ttscale/answer.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/result.hpp>
 
@@ -41,7 +42,7 @@
 TTSCALE_BEGIN_NAMESPACE
 
 template <class Answer>
-struct selection {
+struct choice {
   std::optional<std::size_t> index;           ///< chosen candidate; nullopt if none eligible
   std::optional<Answer> answer;               ///< chosen answer
   std::vector<answer_total<Answer>> totals;   ///< per-answer totals (votes only)
@@ -49,7 +50,7 @@ struct selection {
 
 template <class P, class Answer>
 concept selection_policy = requires(const P& p, std::span<const candidate<Answer>> c) {
-  { p(c) } -> std::same_as<selection<Answer>>;
+  { p(c) } -> std::same_as<choice<Answer>>;
 };
 
 namespace detail {
@@ -58,7 +59,7 @@ namespace detail {
 inline bool is_scored(double s, std::size_t i, const char* policy) {
   if (std::isinf(s))
     throw invalid_score(std::string("select::") + policy + ": candidate " + std::to_string(i) + " has score " +
-                        std::to_string(s) + " (scores must be finite)");
+                        detail::number_text(s) + " (scores must be finite)");
   return !std::isnan(s);
 }
 
@@ -99,8 +100,8 @@ std::vector<std::vector<std::size_t>> group_by_answer(std::span<const candidate<
 /// answer's total; the winner has the largest total (ties: first appearance);
 /// `pick(members)` picks its candidate.
 template <class Answer, class Eligible, class TotalOf, class Pick>
-selection<Answer> vote(std::span<const candidate<Answer>> c, Eligible eligible, TotalOf total_of, Pick pick) {
-  selection<Answer> out;
+choice<Answer> vote(std::span<const candidate<Answer>> c, Eligible eligible, TotalOf total_of, Pick pick) {
+  choice<Answer> out;
   const auto members = group_by_answer(c, out.totals, eligible);
   std::optional<std::size_t> winner;
   for (std::size_t a = 0; a < out.totals.size(); ++a) {
@@ -119,11 +120,11 @@ namespace select {
 
 struct best_t {
   template <class Answer>
-  selection<Answer> operator()(std::span<const candidate<Answer>> c) const {
+  choice<Answer> operator()(std::span<const candidate<Answer>> c) const {
     std::vector<std::size_t> finished;
     for (std::size_t i = 0; i < c.size(); ++i)
       if (c[i].finished()) finished.push_back(i);
-    selection<Answer> out;
+    choice<Answer> out;
     out.index = detail::best_scored(c, finished, "best");
     if (out.index) out.answer = c[*out.index].answer;
     return out;
@@ -132,7 +133,7 @@ struct best_t {
 
 struct majority_t {
   template <class Answer>
-  selection<Answer> operator()(std::span<const candidate<Answer>> c) const {
+  choice<Answer> operator()(std::span<const candidate<Answer>> c) const {
     return detail::vote(
         c, [](std::size_t) { return true; },
         [](const std::vector<std::size_t>& m) { return static_cast<double>(m.size()); },
@@ -142,7 +143,7 @@ struct majority_t {
 
 struct weighted_majority_t {
   template <class Answer>
-  selection<Answer> operator()(std::span<const candidate<Answer>> c) const {
+  choice<Answer> operator()(std::span<const candidate<Answer>> c) const {
     return detail::vote(
         c, [&](std::size_t i) { return detail::is_scored(c[i].score, i, "weighted_majority"); },
         [&](const std::vector<std::size_t>& m) {
@@ -156,7 +157,7 @@ struct weighted_majority_t {
 
 struct log_weighted_majority_t {
   template <class Answer>
-  selection<Answer> operator()(std::span<const candidate<Answer>> c) const {
+  choice<Answer> operator()(std::span<const candidate<Answer>> c) const {
     constexpr double minus_inf = -std::numeric_limits<double>::infinity();
     bool any_finite = false;
     auto result = detail::vote(

@@ -81,7 +81,7 @@ TEST_CASE("A* expands states in f = g + h order, h = 1 - PRM", "[a_star]") {
     CHECK(r.candidates.size() == 1);
     check_pops_in_f_order(trace, a_star_cost::mean, 1);
     // One generator call and one PRM call of K = 3 items per expansion.
-    CHECK(gen.finish_depth == 4);
+    CHECK(r.chosen().path.depth() == 4);  // the solution popped is a complete state of the generator's depth
     CHECK(r.spent.generator_calls == trace.rounds());
     CHECK(prm.batch_sizes == std::vector<std::size_t>(trace.rounds(), 3));
     CHECK(r.spent.verifier_items == 3 * trace.rounds());  // PRM passes are accounted
@@ -100,7 +100,7 @@ TEST_CASE("A* expands states in f = g + h order, h = 1 - PRM", "[a_star]") {
   }
 }
 
-TEST_CASE("A* stops when a finished state is popped; leftovers are candidates at the budget", "[a_star]") {
+TEST_CASE("A* stops when a finished state is popped", "[a_star]") {
   counting_generator gen{.finish_depth = 2};
   toy::function_prm prm{hashed_score};
   std::mt19937_64 rng(5);
@@ -116,9 +116,42 @@ TEST_CASE("A* stops when a finished state is popped; leftovers are candidates at
     toy::function_prm p2{hashed_score};
     const auto cut = a_star(deep, p2, "Q", a_star_options{.continuations = 2, .expansions = 1}, rng);
     CHECK(cut.candidates.empty());
-    CHECK(cut.stopped == stop_reason::depth_limit);
+    CHECK(cut.stopped == stop_reason::expansion_limit);  // cut, not "nothing can finish"
     CHECK(cut.spent.generator_calls == 1);
   }
+}
+
+namespace {
+// Every other child finishes at once; the PRM rates finished steps 0.1 and
+// unfinished ones 0.9, so finished states (h = 0.9) queue behind the
+// unfinished ones (h = 0.1) and are never popped before the expansion cap.
+struct half_finishing_generator {
+  void extend(std::span<const trajectory> p, std::span<random_engine> e, std::span<step> out) const {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const std::uint64_t draw = e[i]() % 100000;
+      out[i] = step{std::to_string(draw), 2, 0.0, draw % 2 == 0, 0};
+      if (out[i].finished) out[i].text += " \\boxed{" + std::to_string(draw % 7) + "}";
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("A* cut by options.expansions says so and returns the queued complete states", "[a_star]") {
+  half_finishing_generator gen;
+  toy::function_prm prm{[](const trajectory& t) { return t.finished() ? 0.1 : 0.9; }};
+  std::mt19937_64 rng(11);
+  const auto r = a_star(gen, prm, "Q", a_star_options{.continuations = 4, .expansions = 3}, rng);
+  CHECK(r.stopped == stop_reason::expansion_limit);
+  CHECK(r.spent.generator_calls == 3);
+  REQUIRE(!r.candidates.empty());  // the leftovers: complete states found but never popped
+  for (const auto& c : r.candidates) {
+    CHECK(c.finished());
+    CHECK(c.score == Approx(0.1));
+  }
+  CHECK(r.has_choice());
+  // With room to pop one, the search completes normally.
+  const auto full = a_star(gen, prm, "Q", a_star_options{.continuations = 4, .expansions = 1000, .max_depth = 3}, rng);
+  CHECK(full.stopped == stop_reason::completed);
 }
 
 TEST_CASE("A* budgets and bad input", "[a_star][budget][errors]") {

@@ -219,8 +219,8 @@ TEST_CASE("beam search rejects bad input with clear errors", "[beam_search][erro
     FAIL("expected verifier_failure");
   } catch (const verifier_failure& e) {
     CHECK(std::string(e.what()).find("PRM server down") != std::string::npos);
-    CHECK(e.spent().generator_calls == 2);
-    CHECK(e.spent().verifier_calls == 2);
+    CHECK(e.spent()->generator_calls == 2);
+    CHECK(e.spent()->verifier_calls == 2);
   }
 
   // A generator that never finishes stops at max_depth with no candidate.

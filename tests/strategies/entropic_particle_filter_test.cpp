@@ -37,7 +37,7 @@ TEST_CASE("entropic_particle_filter applies the temperature to the round's ESS",
   std::mt19937_64 rng(1);
   const auto r = entropic_particle_filter(
       gen, prm, "Q",
-      entropic_particle_filter_options{.n = 4, .max_steps = 10, .look_ahead = 0, .weight = weight_from::log_reward}, rng);
+      entropic_particle_filter_options{.n = 4, .max_steps = 10, .look_ahead = 0, .log_weight = log_weight_from::log_reward}, rng);
   REQUIRE(!r.rounds.empty());
   CHECK(r.rounds[0].ess_untempered == Approx(1.0));
   CHECK(r.rounds[0].temperature == Approx(3.6).epsilon(1e-12));
@@ -62,7 +62,7 @@ TEST_CASE("look-ahead modulation weighs a particle by its successor's score", "[
   toy::function_prm prm{[&](const trajectory& t) { return t.depth() == 2 ? by_script[script_of(t)] : 0.5; }};
   std::mt19937_64 rng(1);
   const auto r = entropic_particle_filter(
-      gen, prm, "Q", entropic_particle_filter_options{.n = 4, .max_steps = 4, .weight = weight_from::reward}, rng);
+      gen, prm, "Q", entropic_particle_filter_options{.n = 4, .max_steps = 4, .log_weight = log_weight_from::reward}, rng);
   REQUIRE(r.rounds.size() >= 1);
   std::vector<double> lw(by_script, by_script + 4);
   CHECK(r.rounds[0].ess_untempered == Approx(kernels::effective_sample_size(std::span<const double>(lw))));

@@ -135,3 +135,35 @@ TEST_CASE("on trap-dominated problems majority locks onto the systematic wrong a
   CHECK(covered >= 28);
   CHECK(majority < covered / 2);
 }
+
+TEST_CASE("a result counts abstentions and says when every candidate abstained", "[majority_vote]") {
+  std::mt19937_64 rng(1);
+  SECTION("some abstain") {
+    toy::scripted_generator gen(scripts());  // candidate 5 has no boxed answer
+    const auto r = majority_vote(gen, "Q", vote_options{.n = 6}, rng);
+    CHECK(r.abstained == 1);
+    CHECK(r.finished_count() == 6);
+    CHECK_FALSE(r.all_abstained());
+  }
+  SECTION("all abstain: no choice, and the result says why") {
+    toy::scripted_generator gen({{toy::scripted_step("the answer is 7", true)}, {toy::scripted_step("maybe 5", true)}});
+    const auto r = majority_vote(gen, "Q", vote_options{.n = 4}, rng);
+    CHECK(r.stopped == stop_reason::completed);
+    CHECK_FALSE(r.has_choice());
+    CHECK(r.abstained == 4);
+    CHECK(r.all_abstained());
+    CHECK_THROWS_WITH(r.chosen(), Catch::Contains("4 finished, 4 abstained: no answer extracted"));
+    // The same completions with an extractor that finds the numbers: nobody abstains.
+    toy::scripted_generator again({{toy::scripted_step("the answer is 7", true)}, {toy::scripted_step("maybe 5", true)}});
+    const auto numbers = majority_vote(again, "Q", vote_options<last_number>{.n = 4}, rng);
+    CHECK(numbers.abstained == 0);
+    CHECK(numbers.answer == "7");
+  }
+  SECTION("unfinished candidates do not count as abstaining") {
+    toy::scripted_generator gen({{toy::scripted_step("thinking", false)}});
+    const auto r = majority_vote(gen, "Q", vote_options{.n = 2, .max_steps = 3}, rng);
+    CHECK(r.stopped == stop_reason::depth_limit);
+    CHECK(r.abstained == 0);
+    CHECK_FALSE(r.all_abstained());
+  }
+}

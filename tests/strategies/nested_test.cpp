@@ -92,16 +92,17 @@ TEST_CASE("a nested sampler's total budget caps the inner searches", "[nested][b
   std::mt19937_64 rng(2);
   const auto r = majority_vote(beams, p.prompt(), vote_options{.n = 6, .max_steps = 1}, rng);
   // Each inner search costs well over 100 tokens, so fewer than 6 run; the
-  // rest get an empty unfinished step at no cost.
+  // rest get an empty finished step at no cost: those candidates abstain.
   REQUIRE(!seen.empty());
   CHECK(seen.size() < 6);
   CHECK(seen[0].max_tokens == 600);
   for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].max_tokens < seen[i - 1].max_tokens);
   CHECK(beams.spent().tokens >= 600);
   CHECK(r.spent.tokens == beams.spent().tokens);
-  std::size_t unfinished = 0;
-  for (const auto& c : r.candidates) unfinished += !c.finished();
-  CHECK(unfinished >= 6 - seen.size());
+  std::size_t empty = 0;
+  for (const auto& c : r.candidates) empty += c.finished() && c.path.tokens() == 0 && !c.answer;
+  CHECK(empty >= 6 - seen.size());
+  CHECK(r.abstained >= empty);
 }
 
 TEST_CASE("nested searches are deterministic across outer threads", "[nested][determinism]") {

@@ -87,7 +87,7 @@ TEMPLATE_TEST_CASE("particle_filter resamples exactly the kernel's ancestors, ke
     std::vector<double> lw(4);
     for (std::size_t s = 0; s < 4; ++s) lw[s] = std::log(by_script[script[s]] / (1 - by_script[script[s]]));
     std::vector<std::uint32_t> expected(4);
-    random_engine engine(seed, {detail::particle_stream, round.round});
+    random_engine engine(seed, {detail::stream_tag::particle_resampling, round.round});
     kernels::resample(TestType{}, lw, std::span<std::uint32_t>(expected), engine);
     CHECK(sorted(round.ancestors) == expected);  // the same multiset as the kernel's
     for (std::uint32_t a : round.ancestors) CHECK(round.ancestors[a] == a);  // a survivor keeps its slot
@@ -106,7 +106,7 @@ TEMPLATE_TEST_CASE("particle_filter resamples exactly the kernel's ancestors, ke
 
 TEST_CASE("particle_filter: ESS-triggered resampling fires exactly below the threshold and accumulates weights",
           "[particle_filter]") {
-  // weight_from::reward: the log-weight increment is the score itself. Script 0
+  // log_weight_from::reward: the log-weight increment is the score itself. Script 0
   // scores 1 each step, the others 0, so without resampling lw = {t+1, 0, 0, 0}:
   // ESS/N = 0.787 after round 0 and 0.468 after round 1, below 0.5 only then.
   toy::scripted_generator gen(four_scripts(6));
@@ -115,7 +115,7 @@ TEST_CASE("particle_filter: ESS-triggered resampling fires exactly below the thr
   const auto r = particle_filter(gen, prm, "Q",
                                  particle_filter_options{.n = 4,
                                                          .max_steps = 6,
-                                                         .weight = weight_from::reward,
+                                                         .log_weight = log_weight_from::reward,
                                                          .resample_when = resample_when::ess_below{0.5}},
                                  rng);
   REQUIRE(r.rounds.size() == 5);
@@ -171,7 +171,7 @@ TEST_CASE("particle_filter weights: zero rewards fall back to uniform, bad rewar
     CHECK_THROWS_AS(particle_filter(gen, big, "Q", particle_filter_options{.n = 4}, rng), invalid_score);
     toy::function_prm negative{[](const trajectory&) { return -0.5; }};
     CHECK_THROWS_AS(
-        particle_filter(gen, negative, "Q", particle_filter_options{.n = 4, .weight = weight_from::log_reward}, rng),
+        particle_filter(gen, negative, "Q", particle_filter_options{.n = 4, .log_weight = log_weight_from::log_reward}, rng),
         invalid_score);
   }
 }
@@ -217,7 +217,7 @@ TEST_CASE("particle_filter candidate scores: normalised weights or rewards", "[p
   for (const auto& c : w.candidates) sum += c.score;
   CHECK(sum == Approx(1.0));
   toy::scripted_generator gen2(four_scripts(2));
-  const auto r = particle_filter(gen2, prm, "Q", particle_filter_options{.n = 4, .max_steps = 2, .candidate_score = particle_score::reward}, rng);
+  const auto r = particle_filter(gen2, prm, "Q", particle_filter_options{.n = 4, .max_steps = 2, .candidate_score = particle_score::last_reward}, rng);
   for (const auto& c : r.candidates) CHECK(c.score == by_script[script_of(c.path)]);
   CHECK(r.answer == "0");
 }
@@ -228,7 +228,7 @@ TEST_CASE("particle_filter with the model's own confidence needs no reward model
   scripts[1] = {toy::scripted_step("b ", false, 2, -8.0), toy::scripted_step("\\boxed{1}", true, 1, -0.1)};
   toy::scripted_generator gen(scripts);
   std::mt19937_64 rng(4);
-  const auto r = particle_filter(gen, "Q", particle_filter_options{.n = 2, .max_steps = 2, .weight = weight_from::path_confidence}, rng);
+  const auto r = particle_filter(gen, "Q", particle_filter_options{.n = 2, .max_steps = 2, .log_weight = log_weight_from::path_confidence}, rng);
   CHECK(r.answer == "0");  // mean log-probability -0.1 per token against -2.7
   CHECK(r.spent.verifier_calls == 0);
 }
@@ -243,7 +243,7 @@ TEST_CASE("particle_filter rejects bad options and respects the budget", "[parti
                   invalid_argument);
   CHECK_THROWS_AS(particle_filter(gen, prm, "Q", particle_filter_options{.temperature = {.start = 0.0}}, rng),
                   invalid_argument);
-  CHECK_THROWS_AS(particle_filter(gen, prm, "Q", particle_filter_options{.weight = weight_from::logit_reward_t{.epsilon = 0.0}}, rng),
+  CHECK_THROWS_AS(particle_filter(gen, prm, "Q", particle_filter_options{.log_weight = log_weight_from::logit_reward_t{.epsilon = 0.0}}, rng),
                   invalid_argument);
   CHECK_THROWS_AS(particle_filter(gen, prm, "Q", particle_filter_options{.budget = {.max_tokens = 0}}, rng), budget_exhausted);
   // A token budget stops the filter between rounds: 4 particles of 1 token per step.

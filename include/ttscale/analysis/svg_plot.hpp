@@ -7,6 +7,7 @@
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 
 #include <algorithm>
@@ -73,7 +74,7 @@ inline std::string svg_line_plot(std::span<const plot_series> series, const plot
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_x && s.x[i] <= 0))
         throw invalid_argument("svg_line_plot: series '" + s.name + "' point " + std::to_string(i) + " (" +
-                               detail::number(s.x[i]) + ", " + detail::number(s.y[i]) + ") cannot be plotted");
+                               ttscale::detail::number_text(s.x[i]) + ", " + ttscale::detail::number_text(s.y[i]) + ") cannot be plotted");
       const double x = o.log_x ? std::log10(s.x[i]) : s.x[i];
       x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
       y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);

@@ -35,8 +35,11 @@
 // the complete states still in the queue become candidates in f order, so a
 // solution found but not yet popped is not lost. Candidates are scored by the
 // aggregated step score (options.aggregate) and chosen by options.selection.
-// stop_reason: completed, a budget limit, or depth_limit if no complete state
-// was found. result.spent.verifier_items counts the PRM passes.
+// stop_reason: completed (`solutions` were popped, or nothing is left to
+// expand), a budget limit, expansion_limit if `expansions` states were
+// expanded before `solutions` were popped (the search was cut: its candidates
+// are the leftovers, maybe none), or depth_limit if no complete state was
+// found within max_depth. result.spent.verifier_items counts the PRM passes.
 //
 // Cost per round: one generator call for B*K items, one PRM call for B*K
 // items, O(B*K log(queue)) queue work.
@@ -128,96 +131,103 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     G& gen, V& prm, search_start start,
     const a_star_options<Select, PathCost, Aggregate, Extract, Budget>& options, Engine& rng) {
   search_context<Budget> ctx("a_star", std::move(start), options.budget, options.exec, draw_seed(rng));
-  if (options.continuations == 0) ctx.fail_argument("options.continuations must be at least 1 (got 0)");
-  if (options.expansions == 0) ctx.fail_argument("options.expansions must be at least 1 (got 0)");
-  if (options.expansions_per_round == 0) ctx.fail_argument("options.expansions_per_round must be at least 1 (got 0)");
-  if (options.solutions == 0) ctx.fail_argument("options.solutions must be at least 1 (got 0)");
-  if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
-  ctx.record_to(options.trace);
+  return ctx.run([&] {
+    if (options.continuations == 0) ctx.fail_argument("options.continuations must be at least 1 (got 0)");
+    if (options.expansions == 0) ctx.fail_argument("options.expansions must be at least 1 (got 0)");
+    if (options.expansions_per_round == 0) ctx.fail_argument("options.expansions_per_round must be at least 1 (got 0)");
+    if (options.solutions == 0) ctx.fail_argument("options.solutions must be at least 1 (got 0)");
+    if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
+    ctx.record_to(options.trace);
 
-  // The open set: a binary heap of (f, push order) keys on a vector
-  // (std::push_heap / pop_heap); the states live beside it in push order, and
-  // the leftovers can be scanned without popping them all at the end.
-  std::vector<detail::a_star_entry> states;
-  std::vector<detail::a_star_key> open;
-  const detail::a_star_later later;
-  auto requeue = [&](const detail::a_star_entry& e) {
-    open.push_back({e.f, e.order});
-    std::push_heap(open.begin(), open.end(), later);
-  };
-  auto push = [&](double f, double cost_sum, std::size_t steps, const trajectory& state) {
-    states.push_back({f, cost_sum, steps, states.size(), state});
-    requeue(states.back());
-  };
-  auto pop = [&] {
-    std::pop_heap(open.begin(), open.end(), later);
-    const std::uint64_t order = open.back().order;
-    open.pop_back();
-    return states[order];
-  };
-  push(0.0, 0.0, 0, ctx.root());
-  std::vector<trajectory> solutions;
-  std::size_t expanded = 0;
-  std::optional<stop_reason> stopped;
-  // Each expansion starts K samples; the sample limit caps expansions.
-  while (solutions.size() < options.solutions) {
-    if ((stopped = ctx.stop_check())) break;
-    std::vector<detail::a_star_entry> popped;
-    while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
-      const detail::a_star_entry& top = states[open.front().order];
-      if (top.state.finished()) {
-        solutions.push_back(pop().state);
-        continue;
+    // The open set: a binary heap of (f, push order) keys on a vector
+    // (std::push_heap / pop_heap); the states live beside it in push order, and
+    // the leftovers can be scanned without popping them all at the end.
+    std::vector<detail::a_star_entry> states;
+    std::vector<detail::a_star_key> open;
+    const detail::a_star_later later;
+    auto requeue = [&](const detail::a_star_entry& e) {
+      open.push_back({e.f, e.order});
+      std::push_heap(open.begin(), open.end(), later);
+    };
+    auto push = [&](double f, double cost_sum, std::size_t steps, const trajectory& state) {
+      states.push_back({f, cost_sum, steps, states.size(), state});
+      requeue(states.back());
+    };
+    auto pop = [&] {
+      std::pop_heap(open.begin(), open.end(), later);
+      const std::uint64_t order = open.back().order;
+      open.pop_back();
+      return states[order];
+    };
+    push(0.0, 0.0, 0, ctx.root());
+    std::vector<trajectory> solutions;
+    std::size_t expanded = 0;
+    std::optional<stop_reason> stopped;
+    // Each expansion starts K samples; the sample limit caps expansions.
+    while (solutions.size() < options.solutions) {
+      if ((stopped = ctx.stop_check())) break;
+      std::vector<detail::a_star_entry> popped;
+      bool capped = false;  // the expansion cap stopped this round's pops
+      while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
+        const detail::a_star_entry& top = states[open.front().order];
+        if (top.state.finished()) {
+          solutions.push_back(pop().state);
+          continue;
+        }
+        if (expanded + popped.size() >= options.expansions) {
+          capped = true;
+          break;
+        }
+        if (top.steps >= options.max_depth) {
+          ctx.mark(pop().state, trace_status::pruned);
+          continue;
+        }
+        popped.push_back(pop());
       }
-      if (expanded + popped.size() >= options.expansions) break;
-      if (top.steps >= options.max_depth) {
-        ctx.mark(pop().state, trace_status::pruned);
-        continue;
+      if (popped.empty() || solutions.size() >= options.solutions) {
+        for (const detail::a_star_entry& e : popped) requeue(e);  // not expanded after all
+        if (popped.empty() && capped && solutions.size() < options.solutions) stopped = stop_reason::expansion_limit;
+        break;
       }
-      popped.push_back(pop());
-    }
-    if (popped.empty() || solutions.size() >= options.solutions) {
-      for (const detail::a_star_entry& e : popped) requeue(e);  // not expanded after all
-      break;
-    }
-    std::optional<stop_reason> sample_cut;
-    const std::size_t wanted = popped.size() * options.continuations;
-    const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
-    if (admitted < wanted) {  // expand only the states whose K samples fit
-      for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) requeue(popped[i]);
-      popped.resize(admitted / options.continuations);
-      if (popped.empty()) {
+      std::optional<stop_reason> sample_cut;
+      const std::size_t wanted = popped.size() * options.continuations;
+      const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
+      if (admitted < wanted) {  // expand only the states whose K samples fit
+        for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) requeue(popped[i]);
+        popped.resize(admitted / options.continuations);
+        if (popped.empty()) {
+          stopped = sample_cut;
+          break;
+        }
+      }
+      std::vector<detail::expansion> plan(popped.size());
+      for (std::size_t i = 0; i < popped.size(); ++i) plan[i] = {popped[i].state, options.continuations};
+      for (const detail::a_star_entry& e : popped) ctx.mark(e.state, trace_status::kept);
+      const detail::step_round round = detail::expand_and_score(
+          ctx, gen, prm, std::span<const detail::expansion>(plan), 0, options.aggregate);
+      expanded += popped.size();
+      for (std::size_t i = 0; i < round.children.size(); ++i) {
+        const detail::a_star_entry& parent = popped[round.from[i]];
+        const double h = 1.0 - round.children[i].step_score();
+        const double g = options.path_cost(parent.cost_sum, parent.steps);
+        push(g + h, parent.cost_sum + h, parent.steps + 1, round.children[i]);
+      }
+      if ((stopped = round.cut)) break;
+      if (sample_cut) {
         stopped = sample_cut;
         break;
       }
     }
-    std::vector<detail::expansion> plan(popped.size());
-    for (std::size_t i = 0; i < popped.size(); ++i) plan[i] = {popped[i].state, options.continuations};
-    for (const detail::a_star_entry& e : popped) ctx.mark(e.state, trace_status::kept);
-    const detail::step_round round = detail::expand_and_score(
-        ctx, gen, prm, std::span<const detail::expansion>(plan), 0, options.aggregate);
-    expanded += popped.size();
-    for (std::size_t i = 0; i < round.children.size(); ++i) {
-      const detail::a_star_entry& parent = popped[round.from[i]];
-      const double h = 1.0 - round.children[i].step_score();
-      const double g = options.path_cost(parent.cost_sum, parent.steps);
-      push(g + h, parent.cost_sum + h, parent.steps + 1, round.children[i]);
+    // Stopped early: complete states still queued are candidates too, in f order.
+    if (solutions.size() < options.solutions) {
+      std::vector<detail::a_star_key> left;
+      for (const detail::a_star_key& k : open)
+        if (states[k.order].state.finished()) left.push_back(k);
+      std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
+      for (const detail::a_star_key& k : left) solutions.push_back(states[k.order].state);
     }
-    if ((stopped = round.cut)) break;
-    if (sample_cut) {
-      stopped = sample_cut;
-      break;
-    }
-  }
-  // Stopped early: complete states still queued are candidates too, in f order.
-  if (solutions.size() < options.solutions) {
-    std::vector<detail::a_star_key> left;
-    for (const detail::a_star_key& k : open)
-      if (states[k.order].state.finished()) left.push_back(k);
-    std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
-    for (const detail::a_star_key& k : left) solutions.push_back(states[k.order].state);
-  }
-  return detail::finish_step_search(ctx, std::span<const trajectory>(solutions), options, stopped);
+    return detail::finish_step_search(ctx, std::span<const trajectory>(solutions), options, stopped);
+  });
 }
 
 TTSCALE_END_NAMESPACE

@@ -35,6 +35,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -114,61 +115,63 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
     Engine& rng) {
   using answer = answer_of<Extract>;
   search_context<Budget> ctx("adaptive_consistency", std::move(start), options.budget, options.exec, draw_seed(rng));
-  if (options.initial_batch == 0) ctx.fail_argument("options.initial_batch must be at least 1 (got 0)");
-  if (!(options.growth >= 1.0) || !std::isfinite(options.growth))
-    ctx.fail_argument("options.growth must be finite and >= 1 (got " + std::to_string(options.growth) + ")");
-  if (options.max_samples == 0) ctx.fail_argument("options.max_samples must be at least 1 (got 0)");
-  if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
-  ctx.record_to(options.trace);
+  return ctx.run([&] {
+    if (options.initial_batch == 0) ctx.fail_argument("options.initial_batch must be at least 1 (got 0)");
+    if (!(options.growth >= 1.0) || !std::isfinite(options.growth))
+      ctx.fail_argument("options.growth must be finite and >= 1 (got " + detail::number_text(options.growth) + ")");
+    if (options.max_samples == 0) ctx.fail_argument("options.max_samples must be at least 1 (got 0)");
+    if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+    ctx.record_to(options.trace);
 
-  std::vector<candidate<answer>> candidates;
-  std::unordered_map<answer, std::size_t> votes;
-  vote_state vote;
-  bool settled = false;
-  auto count = [&](const trajectory& finished) {
-    candidate<answer> c;
-    c.path = finished;
-    c.answer = options.extract(finished);
-    if (c.answer) {
-      ++votes[*c.answer];
-      ++vote.answered;
-      vote.leader = 0;
-      vote.runner_up = 0;
-      for (const auto& [a, n] : votes) {
-        if (n > vote.leader) {
-          vote.runner_up = vote.leader;
-          vote.leader = n;
-        } else if (n > vote.runner_up) {
-          vote.runner_up = n;
+    std::vector<candidate<answer>> candidates;
+    std::unordered_map<answer, std::size_t> votes;
+    vote_state vote;
+    bool settled = false;
+    auto count = [&](const trajectory& finished) {
+      candidate<answer> c;
+      c.path = finished;
+      c.answer = options.extract(finished);
+      if (c.answer) {
+        ++votes[*c.answer];
+        ++vote.answered;
+        vote.leader = 0;
+        vote.runner_up = 0;
+        for (const auto& [a, n] : votes) {
+          if (n > vote.leader) {
+            vote.runner_up = vote.leader;
+            vote.leader = n;
+          } else if (n > vote.runner_up) {
+            vote.runner_up = n;
+          }
         }
       }
-    }
-    candidates.push_back(std::move(c));
-  };
-
-  std::optional<stop_reason> stopped;
-  std::size_t sampled = 0;
-  double batch = static_cast<double>(options.initial_batch);
-  while (sampled < options.max_samples && !settled && !stopped) {
-    const std::size_t want = std::min(options.max_samples - sampled, static_cast<std::size_t>(std::ceil(batch)));
-    const std::size_t admitted = ctx.admit_samples(want, &stopped);
-    if (admitted == 0) break;
-    auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t>) {
-      for (const trajectory& c : children)
-        if (c.finished()) count(c);
-      settled = options.rule(std::as_const(vote));
-      return !settled;
+      candidates.push_back(std::move(c));
     };
-    rollout_state state = rollout(ctx, gen, admitted, sampled, options.max_steps, observe);
-    for (const trajectory& leaf : state.leaves)
-      if (!leaf.finished()) ctx.mark(leaf, trace_status::pruned);
-    sampled += admitted;
-    if (state.stopped && state.stopped != stop_reason::early_stop) stopped = state.stopped;
-    batch = std::min(batch * options.growth, static_cast<double>(options.max_samples));
-  }
-  if (!stopped && settled) stopped = stop_reason::early_stop;
-  if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
-  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+
+    std::optional<stop_reason> stopped;
+    std::size_t sampled = 0;
+    double batch = static_cast<double>(options.initial_batch);
+    while (sampled < options.max_samples && !settled && !stopped) {
+      const std::size_t want = std::min(options.max_samples - sampled, static_cast<std::size_t>(std::ceil(batch)));
+      const std::size_t admitted = ctx.admit_samples(want, &stopped);
+      if (admitted == 0) break;
+      auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t>) {
+        for (const trajectory& c : children)
+          if (c.finished()) count(c);
+        settled = options.rule(std::as_const(vote));
+        return !settled;
+      };
+      rollout_state state = rollout(ctx, gen, admitted, sampled, options.max_steps, observe);
+      for (const trajectory& leaf : state.leaves)
+        if (!leaf.finished()) ctx.mark(leaf, trace_status::pruned);
+      sampled += admitted;
+      if (state.stopped && state.stopped != stop_reason::early_stop) stopped = state.stopped;
+      batch = std::min(batch * options.growth, static_cast<double>(options.max_samples));
+    }
+    if (!stopped && settled) stopped = stop_reason::early_stop;
+    if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
+    return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+  });
 }
 
 TTSCALE_END_NAMESPACE

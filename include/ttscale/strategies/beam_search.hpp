@@ -15,10 +15,21 @@
 //     s_c <- aggregate(PRM(c[1..t]))                    (ONE batched PRM call)
 //     finished += {c in C : c complete};  C -= finished
 //     if filter_duplicates: drop c whose whole text equals an earlier one
-//     if |finished| >= N: stop                          (search-and-learn's rule)
+//     if C is empty or |finished| >= N: stop            (see "Stopping" below)
 //     live <- top N/M of C by s_c (or sample N/M ~ softmax(s_c / T))
 //     expand live to N children: beam i gets N/|live| (+1 for the first N mod |live|)
 //   return selection(finished)                          (select::best by default)
+//
+// Stopping: the loop ends when no unfinished candidate is left or when N
+// candidates have finished (or at max_depth, or a budget limit). The public
+// search-and-learn recipe (huggingface/search-and-learn,
+// src/sal/search/beam_search.py) breaks when no beam is active and, only
+// with config.sort_completed off, once len(completed_beams) >= config.n;
+// with sort_completed on it keeps searching until every beam completed and
+// then keeps the n best-scored completions. We always stop at N finished:
+// a round beyond that only spends compute on candidates that could replace
+// an already finished one, and N finished candidates are what the final
+// selection ranks in both.
 //
 // Choices, documented: M must divide N (invalid_argument naming both, as the
 // recipe asserts) — we never silently run another N; when fewer than N/M
@@ -39,6 +50,8 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -89,48 +102,50 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     G& gen, V& prm, search_start start, const beam_search_options<Select, Aggregate, Extract, Budget>& options,
     Engine& rng) {
   search_context<Budget> ctx("beam_search", std::move(start), options.budget, options.exec, draw_seed(rng));
-  detail::require_beam_shape(ctx, options.n, options.beam_width, options.max_depth);
-  if (!(options.temperature >= 0.0) || !std::isfinite(options.temperature))
-    ctx.fail_argument("options.temperature must be finite and >= 0 (got " + std::to_string(options.temperature) + ")");
-  ctx.record_to(options.trace);
-  const std::size_t keep_count = options.n / options.beam_width;
+  return ctx.run([&] {
+    detail::require_beam_shape(ctx, options.n, options.beam_width, options.max_depth);
+    if (!(options.temperature >= 0.0) || !std::isfinite(options.temperature))
+      ctx.fail_argument("options.temperature must be finite and >= 0 (got " + detail::number_text(options.temperature) + ")");
+    ctx.record_to(options.trace);
+    const std::size_t keep_count = options.n / options.beam_width;
 
-  std::optional<stop_reason> admission_cut, stopped;
-  const std::size_t admitted = ctx.admit_samples(options.n, &admission_cut);
-  std::vector<trajectory> finished;
-  std::vector<trajectory> live{ctx.root()};
-  for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
-    if ((stopped = ctx.stop_check())) break;
-    std::vector<detail::expansion> plan(live.size());
-    for (std::size_t i = 0; i < live.size(); ++i)
-      plan[i] = {live[i], admitted / live.size() + (i < admitted % live.size() ? 1 : 0)};
-    detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
-                                                        options.lookahead, options.aggregate);
-    std::vector<trajectory> pool;
-    std::vector<double> pool_scores;
-    std::unordered_set<std::uint64_t> seen;
-    for (std::size_t i = 0; i < round.children.size(); ++i) {
-      const trajectory& c = round.children[i];
-      if (c.finished()) {
-        finished.push_back(c);
-      } else if (options.filter_duplicates && !seen.insert(c.path_hash()).second) {
-        ctx.mark(c, trace_status::pruned);
-      } else {
-        pool.push_back(c);
-        pool_scores.push_back(round.scores[i]);
+    std::optional<stop_reason> admission_cut, stopped;
+    const std::size_t admitted = ctx.admit_samples(options.n, &admission_cut);
+    std::vector<trajectory> finished;
+    std::vector<trajectory> live{ctx.root()};
+    for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
+      if ((stopped = ctx.stop_check())) break;
+      std::vector<detail::expansion> plan(live.size());
+      for (std::size_t i = 0; i < live.size(); ++i)
+        plan[i] = {live[i], admitted / live.size() + (i < admitted % live.size() ? 1 : 0)};
+      detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
+                                                          options.lookahead, options.aggregate);
+      std::vector<trajectory> pool;
+      std::vector<double> pool_scores;
+      std::unordered_set<std::uint64_t> seen;
+      for (std::size_t i = 0; i < round.children.size(); ++i) {
+        const trajectory& c = round.children[i];
+        if (c.finished()) {
+          finished.push_back(c);
+        } else if (options.filter_duplicates && !seen.insert(c.path_hash()).second) {
+          ctx.mark(c, trace_status::pruned);
+        } else {
+          pool.push_back(c);
+          pool_scores.push_back(round.scores[i]);
+        }
       }
+      if ((stopped = round.cut)) break;
+      if (finished.size() >= admitted) break;
+      random_engine selection_stream = ctx.engine({detail::stream_tag::beam_selection, depth});
+      const std::vector<std::size_t> keep =
+          detail::keep_best(pool_scores, keep_count, options.temperature, selection_stream);
+      ctx.mark(pool, trace_status::pruned);
+      live.clear();
+      for (std::size_t k : keep) live.push_back(pool[k]);
+      ctx.mark(live, trace_status::kept);
     }
-    if ((stopped = round.cut)) break;
-    if (finished.size() >= admitted) break;
-    random_engine selection_stream = ctx.engine({0x5e1ec7, depth});
-    const std::vector<std::size_t> keep =
-        detail::keep_best(pool_scores, keep_count, options.temperature, selection_stream);
-    ctx.mark(pool, trace_status::pruned);
-    live.clear();
-    for (std::size_t k : keep) live.push_back(pool[k]);
-    ctx.mark(live, trace_status::kept);
-  }
-  return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+    return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+  });
 }
 
 TTSCALE_END_NAMESPACE

@@ -57,8 +57,10 @@ template <generator G, verifier V, class Select, step_aggregator Aggregate, answ
                                                           const best_of_n_options<Select, Aggregate, Extract, Budget>& options,
                                                           Engine& rng) {
   search_context<Budget> ctx("best_of_n", std::move(start), options.budget, options.exec, draw_seed(rng));
-  return detail::sample_and_select(ctx, gen, verifier, {options.n, options.max_steps}, options.aggregate,
-                                   options.extract, options.selection);
+  return ctx.run([&] {
+    return detail::sample_and_select(ctx, gen, verifier, {options.n, options.max_steps}, options.aggregate,
+                                     options.extract, options.selection);
+  });
 }
 
 TTSCALE_END_NAMESPACE

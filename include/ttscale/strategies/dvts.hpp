@@ -67,51 +67,53 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
                                                      const dvts_options<Select, Aggregate, Extract, Budget>& options,
                                                      Engine& rng) {
   search_context<Budget> ctx("dvts", std::move(start), options.budget, options.exec, draw_seed(rng));
-  detail::require_beam_shape(ctx, options.n, options.beam_width, options.max_depth);
-  ctx.record_to(options.trace);
+  return ctx.run([&] {
+    detail::require_beam_shape(ctx, options.n, options.beam_width, options.max_depth);
+    ctx.record_to(options.trace);
 
-  // A subtree is M of the N samples: a sample limit admits whole subtrees only.
-  std::optional<stop_reason> admission_cut, stopped;
-  const std::size_t subtrees =
-      ctx.admit_samples(options.n, &admission_cut, options.beam_width) / options.beam_width;
-  std::vector<trajectory> beam(subtrees, ctx.root());
-  std::vector<std::size_t> live(subtrees);
-  for (std::size_t t = 0; t < subtrees; ++t) live[t] = t;
-  std::vector<bool> done(subtrees, false);
-  for (std::size_t depth = 0; depth < options.max_depth && !live.empty(); ++depth) {
-    if ((stopped = ctx.stop_check())) break;
-    std::vector<detail::expansion> plan(live.size());
-    for (std::size_t j = 0; j < live.size(); ++j) plan[j] = {beam[live[j]], options.beam_width};
-    detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
-                                                        0, options.aggregate);
-    // Greedy per subtree: the best child of a fully scored group (a cut round
-    // leaves the last group partial; it is not advanced).
-    std::vector<std::optional<std::size_t>> best(live.size());
-    std::vector<std::size_t> group_size(live.size(), 0);
-    for (std::size_t i = 0; i < round.children.size(); ++i) {
-      const std::size_t j = round.from[i];
-      ++group_size[j];
-      if (!best[j] || round.scores[i] > round.scores[*best[j]]) best[j] = i;
+    // A subtree is M of the N samples: a sample limit admits whole subtrees only.
+    std::optional<stop_reason> admission_cut, stopped;
+    const std::size_t subtrees =
+        ctx.admit_samples(options.n, &admission_cut, options.beam_width) / options.beam_width;
+    std::vector<trajectory> beam(subtrees, ctx.root());
+    std::vector<std::size_t> live(subtrees);
+    for (std::size_t t = 0; t < subtrees; ++t) live[t] = t;
+    std::vector<bool> done(subtrees, false);
+    for (std::size_t depth = 0; depth < options.max_depth && !live.empty(); ++depth) {
+      if ((stopped = ctx.stop_check())) break;
+      std::vector<detail::expansion> plan(live.size());
+      for (std::size_t j = 0; j < live.size(); ++j) plan[j] = {beam[live[j]], options.beam_width};
+      detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
+                                                          0, options.aggregate);
+      // Greedy per subtree: the best child of a fully scored group (a cut round
+      // leaves the last group partial; it is not advanced).
+      std::vector<std::optional<std::size_t>> best(live.size());
+      std::vector<std::size_t> group_size(live.size(), 0);
+      for (std::size_t i = 0; i < round.children.size(); ++i) {
+        const std::size_t j = round.from[i];
+        ++group_size[j];
+        if (!best[j] || round.scores[i] > round.scores[*best[j]]) best[j] = i;
+      }
+      ctx.mark(round.children, trace_status::pruned);
+      std::vector<std::size_t> still_live;
+      for (std::size_t j = 0; j < live.size(); ++j) {
+        if (!best[j] || group_size[j] < options.beam_width) continue;
+        const std::size_t t = live[j];
+        beam[t] = round.children[*best[j]];
+        ctx.mark(beam[t], trace_status::kept);
+        if (beam[t].finished())
+          done[t] = true;
+        else
+          still_live.push_back(t);
+      }
+      live = std::move(still_live);
+      if ((stopped = round.cut)) break;
     }
-    ctx.mark(round.children, trace_status::pruned);
-    std::vector<std::size_t> still_live;
-    for (std::size_t j = 0; j < live.size(); ++j) {
-      if (!best[j] || group_size[j] < options.beam_width) continue;
-      const std::size_t t = live[j];
-      beam[t] = round.children[*best[j]];
-      ctx.mark(beam[t], trace_status::kept);
-      if (beam[t].finished())
-        done[t] = true;
-      else
-        still_live.push_back(t);
-    }
-    live = std::move(still_live);
-    if ((stopped = round.cut)) break;
-  }
-  std::vector<trajectory> finished;
-  for (std::size_t t = 0; t < subtrees; ++t)
-    if (done[t]) finished.push_back(beam[t]);
-  return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+    std::vector<trajectory> finished;
+    for (std::size_t t = 0; t < subtrees; ++t)
+      if (done[t]) finished.push_back(beam[t]);
+    return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+  });
 }
 
 TTSCALE_END_NAMESPACE

@@ -34,6 +34,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/resample.hpp>
@@ -67,17 +68,17 @@ struct entropic_annealing {
   }
 };
 
-template <particle_weight_source Weight = weight_from::logit_reward_t,
+template <log_weight_source Weight = log_weight_from::logit_reward_t,
           kernels::resampling_scheme Scheme = kernels::systematic_t, resample_trigger Trigger = resample_when::every_round_t,
           finished_particle_policy Finished = finished_particles::compete_t,
-          particle_score_policy Score = particle_score::weight_t, class Select = select::best_t,
+          particle_score_policy Score = particle_score::normalized_weight_t, class Select = select::best_t,
           answer_extractor Extract = boxed_answer, budget_policy Budget = budget>
 struct entropic_particle_filter_options {
   std::size_t n = 16;                ///< particles (>= 1)
   std::size_t max_steps = 64;        ///< rounds; T_max of the annealing (>= 1)
   std::size_t look_ahead = 1;        ///< LaM: weigh by the successor this many steps ahead (0 = off)
   entropic_annealing annealing{};    ///< EA parameters
-  Weight weight{};                   ///< reward -> incremental log-weight
+  Weight log_weight{};                 ///< reward -> incremental log-weight
   Scheme resampling{};               ///< resampling scheme (kernels)
   Trigger resample_when{};           ///< every round, or when ESS < fraction * N
   Finished finished{};               ///< finished particles compete or stay fixed
@@ -99,18 +100,20 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     const entropic_particle_filter_options<Weight, Scheme, Trigger, Finished, Score, Select, Extract, Budget>& o,
     Engine& rng) {
   search_context<Budget> ctx("entropic_particle_filter", std::move(start), o.budget, o.exec, draw_seed(rng));
-  detail::validate_particle_options(ctx, o.n, o.max_steps, o.weight, o.resample_when);
-  const entropic_annealing& ea = o.annealing;
-  if (!(ea.ess_threshold > 0.0 && ea.ess_threshold <= 1.0 && ea.progress_limit > 0.0 && ea.progress_limit <= 1.0))
-    ctx.fail_argument("options.annealing thresholds must be in (0, 1] (got ess_threshold " +
-                      std::to_string(ea.ess_threshold) + ", progress_limit " + std::to_string(ea.progress_limit) + ")");
-  ctx.record_to(o.trace);
-  const auto temperature = [&](std::size_t round, double ess_fraction) {
-    return ea.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(o.max_steps));
-  };
-  const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, o.look_ahead, 0, true};
-  return detail::filter_and_select(ctx, gen, &prm, o.n, plan, o.extract, o.candidate_score, o.selection);
+  return ctx.run([&] {
+    detail::validate_particle_options(ctx, o.n, o.max_steps, o.log_weight, o.resample_when);
+    const entropic_annealing& ea = o.annealing;
+    if (!(ea.ess_threshold > 0.0 && ea.ess_threshold <= 1.0 && ea.progress_limit > 0.0 && ea.progress_limit <= 1.0))
+      ctx.fail_argument("options.annealing thresholds must be in (0, 1] (got ess_threshold " +
+                        detail::number_text(ea.ess_threshold) + ", progress_limit " + detail::number_text(ea.progress_limit) + ")");
+    ctx.record_to(o.trace);
+    const auto temperature = [&](std::size_t round, double ess_fraction) {
+      return ea.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(o.max_steps));
+    };
+    const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
+        o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, o.look_ahead, 0, true};
+    return detail::filter_and_select(ctx, gen, &prm, o.n, plan, o.extract, o.candidate_score, o.selection);
+  });
 }
 
 TTSCALE_END_NAMESPACE

@@ -96,24 +96,6 @@ struct first_finish_options {
 
 namespace detail {
 
-/// extend_and_account for a stoppable generator, passing the stop token.
-template <stoppable_generator G>
-accounting extend_stoppable_and_account(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
-                                        std::span<step> out, std::stop_token stop) {
-  if constexpr (std::same_as<decltype(g.extend(prefixes, engines, out, stop)), accounting>) {
-    accounting a = g.extend(prefixes, engines, out, stop);
-    a.wall_time = {};
-    return a;
-  } else {
-    g.extend(prefixes, engines, out, stop);
-    accounting a;
-    a.generator_calls = 1;
-    a.steps = out.size();
-    for (const step& s : out) a.tokens += s.tokens;
-    return a;
-  }
-}
-
 /// What the sample threads share; every member is guarded by `mutex`.
 struct first_finish_race {
   std::mutex mutex;
@@ -156,11 +138,8 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
         step out;
         const trajectory prefix[1] = {own.leaf};
         accounting a;
-        if constexpr (stoppable_generator<G>)
-          a = extend_stoppable_and_account(gen, prefix, std::span<random_engine>(&engine, 1),
-                                           std::span<step>(&out, 1), stop.get_token());
-        else
-          a = extend_and_account(gen, prefix, std::span<random_engine>(&engine, 1), std::span<step>(&out, 1));
+        a = extend_and_account(gen, prefix, std::span<random_engine>(&engine, 1), std::span<step>(&out, 1),
+                               stop.get_token());
         a.generator_calls -= std::min<std::uint64_t>(a.generator_calls, 1);  // already reserved
         own.leaf = own.tree->append(own.leaf.id(), out);
         steps[i].push_back(std::move(out));
@@ -221,52 +200,54 @@ template <generator G, class Select, answer_extractor Extract, budget_policy Bud
 [[nodiscard]] search_result<answer_of<Extract>> first_finish(
     G& gen, search_start start, const first_finish_options<Select, Extract, Budget>& options, Engine& rng) {
   search_context<Budget> ctx("first_finish", std::move(start), options.budget, options.exec, draw_seed(rng));
-  if (options.n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
-  if (options.k == 0 || options.k > options.n)
-    ctx.fail_argument("options.k must be in [1, n = " + std::to_string(options.n) + "] (got " +
-                      std::to_string(options.k) + ")");
-  if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
-  ctx.record_to(options.trace);
+  return ctx.run([&] {
+    if (options.n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
+    if (options.k == 0 || options.k > options.n)
+      ctx.fail_argument("options.k must be in [1, n = " + std::to_string(options.n) + "] (got " +
+                        std::to_string(options.k) + ")");
+    if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+    ctx.record_to(options.trace);
 
-  std::optional<stop_reason> stopped;
-  const std::size_t admitted = ctx.admit_samples(options.n, &stopped);
-  const std::size_t k = std::min(options.k, admitted);
-  std::vector<std::size_t> finish_order;
-  std::vector<trajectory> leaves;
-  std::optional<stop_reason> run_stopped;
-  if (options.mode == first_finish_mode::lockstep) {
-    auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t> which) {
-      std::vector<std::size_t> now;  // positions in `children` that finished this round
-      for (std::size_t j = 0; j < children.size(); ++j)
-        if (children[j].finished()) now.push_back(j);
-      std::stable_sort(now.begin(), now.end(),
-                       [&](std::size_t a, std::size_t b) { return children[a].tokens() < children[b].tokens(); });
-      for (std::size_t j : now)
-        if (finish_order.size() < k) finish_order.push_back(which[j]);
-      return finish_order.size() < k;
-    };
-    rollout_state state = rollout(ctx, gen, admitted, 0, options.max_steps, observe);
-    leaves = std::move(state.leaves);
-    run_stopped = state.stopped == stop_reason::early_stop ? stop_reason::first_finished : state.stopped;
-  } else if (admitted > 0) {
-    detail::first_finish_race race;
-    leaves = detail::race_on_threads(ctx, gen, admitted, k, options.max_steps, race);
-    finish_order = std::move(race.finish_order);
-    finish_order.resize(std::min(finish_order.size(), k));
-    run_stopped = race.stopped;
-  }
-  if (!stopped) stopped = run_stopped;
+    std::optional<stop_reason> stopped;
+    const std::size_t admitted = ctx.admit_samples(options.n, &stopped);
+    const std::size_t k = std::min(options.k, admitted);
+    std::vector<std::size_t> finish_order;
+    std::vector<trajectory> leaves;
+    std::optional<stop_reason> run_stopped;
+    if (options.mode == first_finish_mode::lockstep) {
+      auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t> which) {
+        std::vector<std::size_t> now;  // positions in `children` that finished this round
+        for (std::size_t j = 0; j < children.size(); ++j)
+          if (children[j].finished()) now.push_back(j);
+        std::stable_sort(now.begin(), now.end(),
+                         [&](std::size_t a, std::size_t b) { return children[a].tokens() < children[b].tokens(); });
+        for (std::size_t j : now)
+          if (finish_order.size() < k) finish_order.push_back(which[j]);
+        return finish_order.size() < k;
+      };
+      rollout_state state = rollout(ctx, gen, admitted, 0, options.max_steps, observe);
+      leaves = std::move(state.leaves);
+      run_stopped = state.stopped == stop_reason::early_stop ? stop_reason::first_finished : state.stopped;
+    } else if (admitted > 0) {
+      detail::first_finish_race race;
+      leaves = detail::race_on_threads(ctx, gen, admitted, k, options.max_steps, race);
+      finish_order = std::move(race.finish_order);
+      finish_order.resize(std::min(finish_order.size(), k));
+      run_stopped = race.stopped;
+    }
+    if (!stopped) stopped = run_stopped;
 
-  std::vector<candidate<answer_of<Extract>>> candidates(finish_order.size());
-  for (std::size_t c = 0; c < finish_order.size(); ++c) {
-    candidates[c].path = leaves[finish_order[c]];
-    candidates[c].answer = options.extract(candidates[c].path);
-    candidates[c].score = -static_cast<double>(c);  // select::best picks the first finisher
-  }
-  for (std::size_t i = 0; i < leaves.size(); ++i)
-    if (!leaves[i].finished()) ctx.mark(leaves[i], trace_status::pruned);
-  if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
-  return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+    std::vector<candidate<answer_of<Extract>>> candidates(finish_order.size());
+    for (std::size_t c = 0; c < finish_order.size(); ++c) {
+      candidates[c].path = leaves[finish_order[c]];
+      candidates[c].answer = options.extract(candidates[c].path);
+      candidates[c].score = -static_cast<double>(c);  // select::best picks the first finisher
+    }
+    for (std::size_t i = 0; i < leaves.size(); ++i)
+      if (!leaves[i].finished()) ctx.mark(leaves[i], trace_status::pruned);
+    if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
+    return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+  });
 }
 
 TTSCALE_END_NAMESPACE

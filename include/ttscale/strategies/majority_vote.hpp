@@ -49,9 +49,11 @@ template <generator G, answer_extractor Extract, budget_policy Budget, std::unif
                                                               const vote_options<Extract, Budget>& options,
                                                               Engine& rng) {
   search_context<Budget> ctx("majority_vote", std::move(start), options.budget, options.exec, draw_seed(rng));
-  detail::no_verifier none;
-  return detail::sample_and_select(ctx, gen, none, {options.n, options.max_steps}, aggregate::last,
-                                   options.extract, select::majority);
+  return ctx.run([&] {
+    detail::no_verifier none;
+    return detail::sample_and_select(ctx, gen, none, {options.n, options.max_steps}, aggregate::last,
+                                     options.extract, select::majority);
+  });
 }
 
 /// Weighted majority: the answer with the largest summed verifier score. With
@@ -63,8 +65,10 @@ template <generator G, verifier V, answer_extractor Extract, budget_policy Budge
                                                                        Engine& rng, const Aggregate& aggregate = {}) {
   search_context<Budget> ctx("weighted_majority_vote", std::move(start), options.budget, options.exec,
                              draw_seed(rng));
-  return detail::sample_and_select(ctx, gen, verifier, {options.n, options.max_steps}, aggregate, options.extract,
-                                   select::weighted_majority);
+  return ctx.run([&] {
+    return detail::sample_and_select(ctx, gen, verifier, {options.n, options.max_steps}, aggregate, options.extract,
+                                     select::weighted_majority);
+  });
 }
 
 TTSCALE_END_NAMESPACE

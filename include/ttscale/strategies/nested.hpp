@@ -16,9 +16,10 @@
 // stream, and returns the chosen candidate's new steps merged into one step
 // (texts concatenated, tokens and log-probabilities summed, `finished` and
 // `engine_state` of the last step). If the search chose nothing (its budget
-// ran out, nothing finished) the step is empty and unfinished; use
-// `max_steps = 1` in the outer strategy so such an item is abandoned rather
-// than searched again.
+// ran out, nothing finished) the step is empty and finished: the outer
+// candidate ends without an answer and abstains (result.abstained counts it)
+// rather than being searched again — an empty unfinished step would be a
+// generator that makes no progress (see generator.hpp).
 //
 // Accounting nests exactly: extend returns the sum of the inner searches'
 // accounts (their tokens, steps, generator calls, verifier calls and items —
@@ -26,8 +27,8 @@
 // "one step per item". `samples` stays the outer strategy's count (one per
 // nested search): the inner candidates are work of the step, not outer
 // candidates. Budgets nest: `nested_options::total` caps the summed work of
-// all inner searches; once it is reached the sampler returns empty unfinished
-// steps at no cost, and a search callable that accepts a third argument
+// all inner searches; once it is reached the sampler returns empty finished
+// steps at no cost (abstaining candidates), and a search callable that accepts a third argument
 // `const budget& remaining` receives what is left of it (use it as, or to cap,
 // the inner strategy's budget). The outer strategy's own budget is checked
 // between its rounds as usual, so it may be exceeded by the inner searches of
@@ -124,6 +125,7 @@ class nested_sampler {
     accounting here;
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
       out[i] = step{};
+      out[i].finished = true;  // unless an inner search chooses a candidate (see the header comment)
       out[i].engine_state = prefixes[i].last_step().engine_state;
       budget left;
       {

@@ -20,14 +20,14 @@
 //       a ~ resample(softmax(lw / T))   x_i <- x_{a_i}, lw_i <- 0
 //   return selection over the particles (score: normalised weight or reward)
 //
-// Policies (strategies/detail/particle_weights.hpp): weight_from::
+// Policies (strategies/detail/particle_weights.hpp): log_weight_from::
 // logit_reward / log_reward / reward / step_confidence / path_confidence;
 // kernels::systematic / multinomial / stratified / residual / ssp resampling
 // (kernels/resample.hpp); resample_when::every_round or ess_below{f} (between
 // resamplings the incremental log-weights add up); finished_particles::
 // compete (the published code: a finished particle keeps its final weight and
 // takes part in every resampling) or stay_fixed (it leaves the population and
-// is never resampled away); particle_score::weight or reward for the final
+// is never resampled away); particle_score::normalized_weight or reward for the final
 // selection. Randomness: step t of slot i uses stream (i, t), the resampling
 // at round t stream (particle_stream, t), so results do not depend on batch
 // size or threads; from the same caller engine state, round 0 draws the
@@ -56,15 +56,15 @@
 
 TTSCALE_BEGIN_NAMESPACE
 
-template <particle_weight_source Weight = weight_from::logit_reward_t,
+template <log_weight_source Weight = log_weight_from::logit_reward_t,
           kernels::resampling_scheme Scheme = kernels::systematic_t, resample_trigger Trigger = resample_when::every_round_t,
           finished_particle_policy Finished = finished_particles::compete_t,
-          particle_score_policy Score = particle_score::weight_t, class Select = select::best_t,
+          particle_score_policy Score = particle_score::normalized_weight_t, class Select = select::best_t,
           answer_extractor Extract = boxed_answer, budget_policy Budget = budget>
 struct particle_filter_options {
   std::size_t n = 16;                ///< particles (>= 1)
   std::size_t max_steps = 64;        ///< rounds; also the annealing horizon (>= 1)
-  Weight weight{};                   ///< reward -> incremental log-weight
+  Weight log_weight{};                 ///< reward -> incremental log-weight
   Scheme resampling{};               ///< resampling scheme (kernels)
   Trigger resample_when{};           ///< every round, or when ESS < fraction * N
   linear_temperature temperature{};  ///< softmax temperature, linear from start to end
@@ -83,12 +83,12 @@ template <budget_policy B, generator G, class V, class Weight, class Scheme, cla
 particle_search_result<answer_of<Extract>> particle_filter_body(
     search_context<B>& ctx, G& gen, V* prm,
     const particle_filter_options<Weight, Scheme, Trigger, Finished, Score, Select, Extract, B>& o) {
-  validate_particle_options(ctx, o.n, o.max_steps, o.weight, o.resample_when);
+  validate_particle_options(ctx, o.n, o.max_steps, o.log_weight, o.resample_when);
   validate_temperature(ctx, o.temperature);
   ctx.record_to(o.trace);
   const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
   const sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-      o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0, false};
+      o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0, false};
   return filter_and_select(ctx, gen, prm, o.n, plan, o.extract, o.candidate_score, o.selection);
 }
 }  // namespace detail
@@ -106,11 +106,13 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     const particle_filter_options<Weight, Scheme, Trigger, Finished, Score, Select, Extract, Budget>& options,
     Engine& rng) {
   search_context<Budget> ctx("particle_filter", std::move(start), options.budget, options.exec, draw_seed(rng));
-  return detail::particle_filter_body(ctx, gen, &prm, options);
+  return ctx.run([&] {
+    return detail::particle_filter_body(ctx, gen, &prm, options);
+  });
 }
 
 /// Particle filtering weighted by the generator's own confidence
-/// (weight_from::step_confidence / path_confidence): no reward model.
+/// (log_weight_from::step_confidence / path_confidence): no reward model.
 template <generator G, class Weight, class Scheme, class Trigger, class Finished, class Score, class Select,
           answer_extractor Extract, budget_policy Budget, std::uniform_random_bit_generator Engine>
   requires(!Weight::uses_reward) && selection_policy<Select, answer_of<Extract>>
@@ -119,8 +121,10 @@ template <generator G, class Weight, class Scheme, class Trigger, class Finished
     const particle_filter_options<Weight, Scheme, Trigger, Finished, Score, Select, Extract, Budget>& options,
     Engine& rng) {
   search_context<Budget> ctx("particle_filter", std::move(start), options.budget, options.exec, draw_seed(rng));
-  detail::no_verifier* none = nullptr;
-  return detail::particle_filter_body(ctx, gen, none, options);
+  return ctx.run([&] {
+    detail::no_verifier* none = nullptr;
+    return detail::particle_filter_body(ctx, gen, none, options);
+  });
 }
 
 TTSCALE_END_NAMESPACE

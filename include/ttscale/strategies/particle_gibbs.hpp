@@ -40,6 +40,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/resample.hpp>
@@ -88,18 +89,18 @@ concept ancestor_state_policy = std::same_as<S, ancestor_state::none_t> || requi
   { S::key(t) } -> std::convertible_to<std::uint64_t>;
 };
 
-template <particle_weight_source Weight = weight_from::logit_reward_t,
+template <log_weight_source Weight = log_weight_from::logit_reward_t,
           kernels::resampling_scheme Scheme = kernels::systematic_t, resample_trigger Trigger = resample_when::every_round_t,
           ancestor_state_policy AncestorState = ancestor_state::path_t,
           finished_particle_policy Finished = finished_particles::compete_t,
-          particle_score_policy Score = particle_score::weight_t, class Select = select::best_t,
+          particle_score_policy Score = particle_score::normalized_weight_t, class Select = select::best_t,
           answer_extractor Extract = boxed_answer, budget_policy Budget = budget>
 struct particle_gibbs_options {
   std::size_t n = 16;                ///< particles per sweep, reference included (>= 2 if sweeps > 1)
   std::size_t max_steps = 64;        ///< rounds per sweep (>= 1)
   std::size_t sweeps = 4;            ///< particle Gibbs iterations (>= 1; 1 = particle filter)
   AncestorState ancestor_sampling{}; ///< state policy of ancestor sampling (none = plain PG)
-  Weight weight{};                   ///< reward -> incremental log-weight
+  Weight log_weight{};                 ///< reward -> incremental log-weight
   Scheme resampling{};               ///< resampling scheme (kernels)
   Trigger resample_when{};           ///< every round, or when ESS < fraction * N
   linear_temperature temperature{};  ///< softmax temperature, linear over each sweep
@@ -124,50 +125,52 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     Engine& rng) {
   using Answer = answer_of<Extract>;
   search_context<Budget> ctx("particle_gibbs", std::move(start), o.budget, o.exec, draw_seed(rng));
-  detail::validate_particle_options(ctx, o.n, o.max_steps, o.weight, o.resample_when);
-  detail::validate_temperature(ctx, o.temperature);
-  if (o.sweeps == 0) ctx.fail_argument("options.sweeps must be at least 1 (got 0)");
-  if (o.sweeps > 1 && o.n < 2)
-    ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
-                      "): the reference takes one slot");
-  ctx.record_to(o.trace);
-  const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
+  return ctx.run([&] {
+    detail::validate_particle_options(ctx, o.n, o.max_steps, o.log_weight, o.resample_when);
+    detail::validate_temperature(ctx, o.temperature);
+    if (o.sweeps == 0) ctx.fail_argument("options.sweeps must be at least 1 (got 0)");
+    if (o.sweeps > 1 && o.n < 2)
+      ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
+                        "): the reference takes one slot");
+    ctx.record_to(o.trace);
+    const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
 
-  detail::particle_reference ref;
-  if constexpr (!std::same_as<AncestorState, ancestor_state::none_t>) ref.state_of = &AncestorState::key;
-  std::vector<candidate<Answer>> candidates;
-  std::vector<particle_round> rounds;
-  std::optional<stop_reason> stopped;
-  detail::particle_state st;
-  std::size_t sweeps_done = 0;
-  for (std::size_t k = 0; k < o.sweeps && !stopped; ++k) {
-    const std::size_t free = k == 0 ? o.n : o.n - 1;
-    const std::size_t admitted = ctx.admit_samples(free, &stopped);
-    if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
-    st.reset(ctx.root(), k == 0 ? admitted : o.n);
-    const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-        o.weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false};
-    const std::optional<stop_reason> why = detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
-    if (!stopped) stopped = why;
-    detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);
-    ++sweeps_done;
-    // The next reference: one final particle drawn by weight.
-    std::vector<double> tempered;
-    detail::tempered_log_weights(st.log_weights, st.temperature, tempered);
-    random_engine pick = ctx.engine({detail::particle_stream, (static_cast<std::uint64_t>(k) << 32) | 0xffffffffULL});
-    const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick);
-    ref.nodes.assign(st.paths[chosen].depth(), trajectory{});
-    trajectory t = st.paths[chosen];
-    for (std::size_t d = ref.nodes.size(); d-- > 0; t = t.parent()) ref.nodes[d] = t;
-  }
-  if constexpr (std::same_as<Score, particle_score::weight_t>) {
-    for (auto& c : candidates) c.score /= static_cast<double>(sweeps_done);
-  }
-  const stop_reason why = detail::particle_stop_reason(stopped, candidates);
-  particle_search_result<Answer> r;
-  static_cast<search_result<Answer>&>(r) = ctx.finish(std::move(candidates), o.selection, why);
-  r.rounds = std::move(rounds);
-  return r;
+    detail::particle_reference ref;
+    if constexpr (!std::same_as<AncestorState, ancestor_state::none_t>) ref.state_of = &AncestorState::key;
+    std::vector<candidate<Answer>> candidates;
+    std::vector<particle_round> rounds;
+    std::optional<stop_reason> stopped;
+    detail::particle_state st;
+    std::size_t sweeps_done = 0;
+    for (std::size_t k = 0; k < o.sweeps && !stopped; ++k) {
+      const std::size_t free = k == 0 ? o.n : o.n - 1;
+      const std::size_t admitted = ctx.admit_samples(free, &stopped);
+      if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
+      st.reset(ctx.root(), k == 0 ? admitted : o.n);
+      const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
+          o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false};
+      const std::optional<stop_reason> why = detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
+      if (!stopped) stopped = why;
+      detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);
+      ++sweeps_done;
+      // The next reference: one final particle drawn by weight.
+      std::vector<double> tempered;
+      detail::tempered_log_weights(st.log_weights, st.temperature, tempered);
+      random_engine pick = ctx.engine({detail::stream_tag::reference_pick, k});
+      const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick);
+      ref.nodes.assign(st.paths[chosen].depth(), trajectory{});
+      trajectory t = st.paths[chosen];
+      for (std::size_t d = ref.nodes.size(); d-- > 0; t = t.parent()) ref.nodes[d] = t;
+    }
+    if constexpr (std::same_as<Score, particle_score::normalized_weight_t>) {
+      for (auto& c : candidates) c.score /= static_cast<double>(sweeps_done);
+    }
+    const stop_reason why = detail::particle_stop_reason(stopped, candidates);
+    particle_search_result<Answer> r;
+    static_cast<search_result<Answer>&>(r) = ctx.finish(std::move(candidates), o.selection, why);
+    r.rounds = std::move(rounds);
+    return r;
+  });
 }
 
 TTSCALE_END_NAMESPACE

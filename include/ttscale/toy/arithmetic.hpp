@@ -37,6 +37,7 @@
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/trajectory.hpp>
@@ -175,7 +176,7 @@ inline double inverse_normal_cdf(double p) {
 
 inline double separation_for_auc(double auc, const char* who) {
   if (!(auc >= 0.5 && auc < 1.0))
-    throw invalid_argument(std::string(who) + ": auc must be in [0.5, 1) (got " + std::to_string(auc) + ")");
+    throw invalid_argument(std::string(who) + ": auc must be in [0.5, 1) (got " + ttscale::detail::number_text(auc) + ")");
   return std::numbers::sqrt2 * inverse_normal_cdf(auc);
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/trajectory.hpp>
@@ -44,7 +45,7 @@ class overconfident_prm {
       : inner_(p, {.auc = params.auc, .seed = params.seed}), sharpness_(params.sharpness) {
     if (!(sharpness_ > 0.0 && std::isfinite(sharpness_)))
       throw invalid_argument("toy::overconfident_prm: sharpness must be finite and > 0 (got " +
-                             std::to_string(sharpness_) + ")");
+                             ttscale::detail::number_text(sharpness_) + ")");
   }
 
   void score_steps(std::span<const trajectory> prefixes, std::span<double> out) const {

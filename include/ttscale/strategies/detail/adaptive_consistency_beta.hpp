@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 
 #include <algorithm>
@@ -29,7 +30,7 @@ inline double regularized_incomplete_beta(std::uint64_t a, std::uint64_t b, doub
     throw invalid_argument("regularized_incomplete_beta: a and b must be >= 1 (got a = " + std::to_string(a) +
                            ", b = " + std::to_string(b) + ")");
   if (!(x >= 0.0 && x <= 1.0))
-    throw invalid_argument("regularized_incomplete_beta: x must be in [0, 1] (got " + std::to_string(x) + ")");
+    throw invalid_argument("regularized_incomplete_beta: x must be in [0, 1] (got " + detail::number_text(x) + ")");
   if (x == 0.0) return 0.0;
   if (x == 1.0) return 1.0;
   const double n = static_cast<double>(a + b - 1);

@@ -23,6 +23,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/ess.hpp>
@@ -75,9 +76,6 @@ struct particle_search_result : search_result<Answer> {
 
 namespace detail {
 
-/// Stream tag of the particle methods' own randomness (resampling, reference choice).
-inline constexpr std::uint64_t particle_stream = 0x7061727469636c65ULL;  // "particle"
-
 struct particle_state {
   std::vector<trajectory> paths;     ///< by slot
   std::vector<double> log_weights;   ///< accumulated since the last resampling (untempered)
@@ -107,7 +105,7 @@ struct particle_reference {
 /// What a sweep needs besides the particles: the policies and the shape.
 template <class Weight, class Scheme, class Trigger, class Finished, class Temperature>
 struct sweep_plan {
-  const Weight& weight;
+  const Weight& log_weight;
   Scheme scheme;
   const Trigger& trigger;
   const Temperature& temperature;  ///< temperature(round, ess_fraction) -> T
@@ -119,12 +117,28 @@ struct sweep_plan {
   bool temperature_reads_ess = false;
 };
 
+/// Particle `slot`'s incremental log-weight from the score r of its newest
+/// node. A score outside the weight source's domain raises invalid_score
+/// naming the strategy, the particle, the node and the value (the source
+/// itself knows only the value), with the accounting so far.
+template <class Weight, budget_policy B>
+double particle_log_weight(search_context<B>& ctx, const Weight& source, double r, const trajectory& node,
+                           std::size_t slot) {
+  try {
+    return source.log_weight(r, node);
+  } catch (const invalid_score& e) {
+    throw invalid_score(ctx.name() + ": particle " + std::to_string(slot) + " (node " + std::to_string(node.id()) +
+                            "): " + e.what(),
+                        ctx.spent());
+  }
+}
+
 template <class Temperature>
 double checked_temperature(const Temperature& temperature, std::size_t round, double ess_fraction,
                            const std::string& who) {
   const double t = temperature(round, ess_fraction);
   if (!(t > 0.0) || !std::isfinite(t))
-    throw invalid_argument(who + ": temperature at round " + std::to_string(round) + " is " + std::to_string(t) +
+    throw invalid_argument(who + ": temperature at round " + std::to_string(round) + " is " + detail::number_text(t) +
                            " (must be finite and > 0)");
   return t;
 }
@@ -228,12 +242,12 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     }
     for (std::size_t j = 0; j < weigh_nodes.size(); ++j) {
       const std::size_t s = weigh_slot[j];
-      st.log_weights[s] += plan.weight.log_weight(scores[j], weigh_nodes[j]);
+      st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, scores[j], weigh_nodes[j], s);
       st.rewards[s] = scores[j];
     }
     if (ref_active) {
       const double r = score_ref ? scores.back() : ref_child.step_score();
-      st.log_weights[0] += plan.weight.log_weight(r, ref_child);
+      st.log_weights[0] += particle_log_weight(ctx, plan.log_weight, r, ref_child, 0);
       st.rewards[0] = r;
     }
     if constexpr (Finished::competes) {
@@ -244,7 +258,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
         const bool in_live = j < live.size() && live[j] == s;
         j += in_live;
         if (!in_live && !(ref_active && s == 0) && st.finished[s])
-          st.log_weights[s] += plan.weight.log_weight(st.rewards[s], st.paths[s]);
+          st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, st.rewards[s], st.paths[s], s);
       }
     }
 
@@ -284,7 +298,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       const bool conditional = ref && !competing.empty() && competing.front() == 0;
       outputs.clear();
       for (std::uint32_t k = conditional ? 1 : 0; k < competing.size(); ++k) outputs.push_back(k);
-      random_engine rng = ctx.engine({particle_stream, sweep_bits | t});
+      random_engine rng = ctx.engine({stream_tag::particle_resampling, sweep_bits | t});
       rec.distinct_ancestors = resampler.resample(plan.scheme, tempered, outputs, rng);
       old_paths.assign(st.paths.begin(), st.paths.end());
       old_rewards.assign(st.rewards.begin(), st.rewards.end());
@@ -343,7 +357,7 @@ void append_particle_candidates(const particle_state& st, const Extract& extract
     candidate<answer_of<Extract>> c;
     c.path = st.paths[s];
     if (c.path.finished()) c.answer = extract(c.path);
-    if constexpr (std::same_as<Score, particle_score::reward_t>) {
+    if constexpr (std::same_as<Score, particle_score::last_reward_t>) {
       c.score = st.rewards[s];
     } else {
       c.score = w[s] * weight_share;
@@ -374,20 +388,20 @@ void validate_particle_options(const search_context<B>& ctx, std::size_t n, std:
   if (max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
   if constexpr (requires { trigger.fraction; }) {
     if (!(trigger.fraction >= 0.0 && trigger.fraction <= 1.0))
-      ctx.fail_argument("options.resample_when.fraction must be in [0, 1] (got " + std::to_string(trigger.fraction) +
+      ctx.fail_argument("options.resample_when.fraction must be in [0, 1] (got " + detail::number_text(trigger.fraction) +
                         ")");
   }
   if constexpr (requires { weight.epsilon; }) {
     if (!(weight.epsilon > 0.0 && weight.epsilon < 0.5))
-      ctx.fail_argument("options.weight.epsilon must be in (0, 0.5) (got " + std::to_string(weight.epsilon) + ")");
+      ctx.fail_argument("options.log_weight.epsilon must be in (0, 0.5) (got " + detail::number_text(weight.epsilon) + ")");
   }
 }
 
 template <budget_policy B>
 void validate_temperature(const search_context<B>& ctx, const linear_temperature& t) {
   if (!(t.start > 0.0 && std::isfinite(t.start) && t.end > 0.0 && std::isfinite(t.end)))
-    ctx.fail_argument("options.temperature must have finite start and end > 0 (got " + std::to_string(t.start) +
-                      " -> " + std::to_string(t.end) + ")");
+    ctx.fail_argument("options.temperature must have finite start and end > 0 (got " + detail::number_text(t.start) +
+                      " -> " + detail::number_text(t.end) + ")");
 }
 
 /// The body of particle_filter and entropic_particle_filter: admit n

@@ -5,32 +5,35 @@
 // the temperature schedules. Users reach these names through the strategy
 // headers; they live here so that the three strategies share one definition.
 //
-// Weight sources turn the newest PRM score r of a particle (and its newest
-// node) into an incremental log-weight, which is added to the particle's
+// Log-weight sources (`log_weight_from::*`: each names what the log-weight is
+// taken from, so log_weight_from::reward means log w = r, i.e. w = e^r) turn
+// the newest PRM score r of a particle (and its newest node) into an
+// incremental log-weight, which is added to the particle's
 // log-weight until the next resampling resets it (eq. of the bootstrap filter,
 // Chopin & Papaspiliopoulos 2020, sec. 10.3: w_t = w_{t-1} G_t). Resampling
 // uses softmax(log-weight / T):
-//  - weight_from::logit_reward   log(r / (1 - r)): the published code of Puri
+//  - log_weight_from::logit_reward   log(r / (1 - r)): the published code of Puri
 //    et al. 2025 (its_hub, `_inv_sigmoid`), i.e. softmax(logit(r) / T).
 //    r must be in [0, 1]. r = 0 gives -inf, a weight of exactly 0. r close to
 //    1 would give +inf, so r is clamped to at most 1 - epsilon (epsilon = 1e-7
 //    as the published code, which also clamps r below at 1e-7; we keep r = 0
 //    an exact zero weight instead).
-//  - weight_from::log_reward     log(r), r >= 0 (r = 0: weight 0): the PRM
+//  - log_weight_from::log_reward     log(r), r >= 0 (r = 0: weight 0): the PRM
 //    score read as a likelihood, the state-space-model view (Puri et al. 2025,
 //    sec. 3, eq. 2).
-//  - weight_from::reward         r itself, any finite r: softmax(r / T).
-//  - weight_from::step_confidence / path_confidence: the generator's own mean
+//  - log_weight_from::reward         r itself, any finite r: softmax(r / T).
+//  - log_weight_from::step_confidence / path_confidence: the generator's own mean
 //    per-token log-probability of the newest step / of the whole trajectory
 //    (0 for a step without tokens); needs no reward model.
 // A score outside a source's domain (e.g. 1.5 for logit_reward) raises
-// invalid_score naming it; NaN/inf scores are rejected before (search_context).
+// invalid_score naming the strategy, the particle, its node and the value; NaN/inf scores are rejected before (search_context).
 // If every competing particle has weight 0 (all -inf), the particle methods
 // fall back to uniform weights for that resampling (documented; counted in
 // particle_round::all_zero) instead of producing NaN weights.
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/trajectory.hpp>
 
@@ -47,21 +50,21 @@ TTSCALE_BEGIN_NAMESPACE
 /// A weight source: `log_weight(reward, newest node)` -> incremental
 /// log-weight (finite or -inf); `uses_reward` says whether the PRM is called.
 template <class W>
-concept particle_weight_source = requires(const W& w, double reward, const trajectory& t) {
+concept log_weight_source = requires(const W& w, double reward, const trajectory& t) {
   { w.log_weight(reward, t) } -> std::convertible_to<double>;
   { W::uses_reward } -> std::convertible_to<bool>;
 };
 
-namespace weight_from {
+namespace log_weight_from {
 namespace detail {
 inline void require_unit(double r, const char* who) {
   if (!(r >= 0.0 && r <= 1.0))
-    throw invalid_score(std::string("weight_from::") + who + ": reward " + std::to_string(r) +
+    throw invalid_score(std::string("log_weight_from::") + who + ": reward " + ttscale::detail::number_text(r) +
                         " is outside [0, 1]");
 }
 inline double mean_logprob(double logprob, std::uint64_t tokens, const char* who) {
   if (!std::isfinite(logprob))
-    throw invalid_score(std::string("weight_from::") + who + ": log-probability " + std::to_string(logprob) +
+    throw invalid_score(std::string("log_weight_from::") + who + ": log-probability " + ttscale::detail::number_text(logprob) +
                         " is not finite");
   return tokens == 0 ? 0.0 : logprob / static_cast<double>(tokens);
 }
@@ -82,7 +85,7 @@ struct logit_reward_t {
 struct log_reward_t {
   static constexpr bool uses_reward = true;
   [[nodiscard]] double log_weight(double r, const trajectory&) const {
-    if (!(r >= 0.0)) throw invalid_score("weight_from::log_reward: reward " + std::to_string(r) + " is negative");
+    if (!(r >= 0.0)) throw invalid_score("log_weight_from::log_reward: reward " + ttscale::detail::number_text(r) + " is negative");
     return std::log(r);  // log(0) = -inf: weight 0
   }
 };
@@ -110,7 +113,7 @@ inline constexpr log_reward_t log_reward{};
 inline constexpr reward_t reward{};
 inline constexpr step_confidence_t step_confidence{};
 inline constexpr path_confidence_t path_confidence{};
-}  // namespace weight_from
+}  // namespace log_weight_from
 
 /// When to resample: `operator()(ess, n)` is true to resample this round.
 template <class T>
@@ -157,15 +160,15 @@ namespace particle_score {
 /// at the end (weights sum to 1 over the candidates; for particle Gibbs over
 /// all sweeps): select::weighted_majority then sums the particle estimate of
 /// each answer's posterior probability.
-struct weight_t {};
+struct normalized_weight_t {};
 /// candidate.score = the PRM score of the particle's newest step.
-struct reward_t {};
-inline constexpr weight_t weight{};
-inline constexpr reward_t reward{};
+struct last_reward_t {};
+inline constexpr normalized_weight_t normalized_weight{};
+inline constexpr last_reward_t last_reward{};
 }  // namespace particle_score
 
 template <class S>
-concept particle_score_policy = std::same_as<S, particle_score::weight_t> || std::same_as<S, particle_score::reward_t>;
+concept particle_score_policy = std::same_as<S, particle_score::normalized_weight_t> || std::same_as<S, particle_score::last_reward_t>;
 
 /// Resampling temperature T_t, linear in the round t = 0 .. horizon - 1 from
 /// `start` to `end` (constant when equal; T = 1 is plain softmax). Linear

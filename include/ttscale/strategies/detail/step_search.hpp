@@ -8,7 +8,7 @@
 // Random streams: the j-th child of a parent node p in a round is drawn from
 // stream (p, j) (j counts over every occurrence of p in the round, so a node
 // expanded n ways — or by several DVTS subtrees — gets n distinct streams);
-// look-ahead steps from node q use (q, lookahead_stream). Node ids are
+// look-ahead steps from node q use (q, lookahead_child). Node ids are
 // deterministic (appends happen in request order), so results never depend on
 // batch size or thread count.
 #pragma once
@@ -16,6 +16,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/top_k.hpp>
 #include <ttscale/random.hpp>
@@ -39,9 +40,6 @@
 
 TTSCALE_BEGIN_NAMESPACE
 namespace detail {
-
-/// Child index of look-ahead streams: beyond any real fan-out.
-inline constexpr std::uint64_t lookahead_stream = std::uint64_t{1} << 40;
 
 /// A trajectory's aggregated step score; O(1) for aggregate::last.
 template <step_aggregator Aggregate>
@@ -102,7 +100,7 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
       if (!leaves[i].finished()) {
         rolling.push_back(leaves[i]);
         which.push_back(i);
-        roll_keys.push_back({leaves[i].id(), lookahead_stream});
+        roll_keys.push_back({leaves[i].id(), lookahead_child});
       }
     if (rolling.empty()) break;
     const std::vector<trajectory> rolled = ctx.extend(gen, rolling, roll_keys);
