@@ -157,10 +157,10 @@ TEMPLATE_TEST_CASE("exp span API: every length, in place, size mismatch", "[exp]
 }
 
 TEMPLATE_TEST_CASE("exp_reg on the native register", "[exp]", float, double) {
-  using V = k::native<TestType>;
+  using V = kd::native_ops<TestType>;
   TestType in[kd::max_lanes], out[kd::max_lanes];
   for (std::size_t l = 0; l < V::width; ++l) in[l] = static_cast<TestType>(l) - TestType(3);
-  V::store(out, k::exp_reg<TestType>(V::load(in)));
+  V::store(out, kd::exp_reg<V>(V::load(in)));
   for (std::size_t l = 0; l < V::width; ++l) CHECK(ulp_error<TestType>(out[l], std::exp((long double)in[l])) <= 2.0);
 }
 

@@ -191,3 +191,21 @@ TEMPLATE_TEST_CASE("errors name the bad value and its index", "[log_weights]", f
   const std::vector<T> both = {kt::inf<T>, nan};
   CHECK_THROWS_WITH(k::logsumexp(both), "logsumexp: log_weights[0] is +inf");
 }
+
+TEMPLATE_TEST_CASE("log-weight errors print the temperature in its shortest round-trip form", "[log_weights]", float,
+                   double) {
+  // std::to_string printed a temperature of -1e-300 as "-0.000000".
+  using T = TestType;
+  const std::vector<T> ok = {1, 2, 3};
+  std::vector<T> out(3);
+  if constexpr (sizeof(T) == 8) {
+    CHECK_THROWS_WITH(k::softmax(ok, out, T(-1e-300)),
+                      "softmax: temperature must be positive and finite (got -1e-300)");
+    CHECK_THROWS_WITH(k::scalar::softmax(ok, out, T(-1e-300)),
+                      "softmax: temperature must be positive and finite (got -1e-300)");
+  }
+  // A float is shown as that float's shortest text ("-1e-30", not "-1.0000000031710769e-30").
+  CHECK_THROWS_WITH(k::softmax(ok, out, T(-1e-30)), "softmax: temperature must be positive and finite (got -1e-30)");
+  CHECK_THROWS_WITH(k::exp_normalize(ok, out, -kt::inf<T>),
+                    "softmax: temperature must be positive and finite (got -inf)");
+}

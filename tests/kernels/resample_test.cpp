@@ -413,3 +413,288 @@ TEMPLATE_TEST_CASE("inverse_cdf: interleaved fast merge equals the scalar merge"
     }
   }
 }
+
+namespace {
+
+namespace kd = ttscale::kernels::detail;
+
+// Weights that are integer multiples k_j of one unit (a subnormal, say) and the targets
+// t_m = (m + 1/2) S / M of systematic resampling with u = 1/2: the definition
+// A_m = min{j : t_m <= C_j} in exact integer arithmetic, (2m + 1) K <= 2 M (k_0 + ... + k_j)
+// with K = sum k. An odd K puts no target on a C_j, so the answer has no round-off tie.
+std::vector<std::int64_t> exact_midpoint_indices(const std::vector<std::uint64_t>& k, std::size_t m_count) {
+  std::uint64_t total = 0;
+  for (auto x : k) total += x;
+  std::vector<std::int64_t> a(m_count);
+  std::size_t j = 0;
+  std::uint64_t c = k[0];
+  for (std::size_t m = 0; m < m_count; ++m) {
+    while (2 * m_count * c < (2 * m + 1) * total) c += k[++j];
+    a[m] = static_cast<std::int64_t>(j);
+  }
+  return a;
+}
+
+// Eight weights of ~2000 units each, K odd: with double units (4.9e-324) they are near
+// 1e-320, the issue's example.
+std::vector<std::uint64_t> subnormal_units() {
+  std::mt19937_64 g(7);
+  std::vector<std::uint64_t> k(8);
+  std::uint64_t total = 0;
+  for (auto& x : k) total += x = 1900 + g() % 200;
+  if (total % 2 == 0) ++k[0];
+  return k;
+}
+
+template <class T>
+std::vector<T> times_unit(const std::vector<std::uint64_t>& k, T unit) {
+  std::vector<T> w(k.size());
+  for (std::size_t j = 0; j < k.size(); ++j) w[j] = static_cast<T>(k[j]) * unit;  // exact: k < 2^24
+  return w;
+}
+
+template <class I>
+std::vector<std::size_t> offspring_counts(const std::vector<I>& out, std::size_t n) {
+  std::vector<std::size_t> c(n);
+  for (auto a : out) ++c[static_cast<std::size_t>(a)];
+  return c;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("subnormal weights resample as their normalised weights (power-of-two rescaling)", "[resample]",
+                   float, double) {
+  // Targets u S formed at the weights' own scale are themselves subnormal and round to a
+  // few multiples of the smallest subnormal: four weights of 4.9e-324 gave {0, 1, 1, 3}.
+  using T = TestType;
+  const T unit = std::numeric_limits<T>::denorm_min();
+  const std::vector<T> four(4, unit);
+  const std::vector<std::int32_t> each = {0, 1, 2, 3};
+  std::vector<std::int32_t> out(4);
+  k::systematic_resample(four, 0.5, out);
+  CHECK(out == each);
+  k::scalar::systematic_resample(four, 0.5, out);
+  CHECK(out == each);
+  const std::vector<double> half(4, 0.5);
+  k::stratified_resample(four, half, out);
+  CHECK(out == each);
+  k::scalar::stratified_resample(four, half, out);
+  CHECK(out == each);
+  const std::vector<double> mid = {0.125, 0.375, 0.625, 0.875};
+  k::inverse_cdf(four, mid, out);
+  CHECK(out == each);
+  k::scalar::inverse_cdf(four, mid, out);
+  CHECK(out == each);
+  std::vector<std::size_t> counts(4);
+  std::vector<double> scratch(4);
+  REQUIRE(k::residual_draws(four, 4) == 0);
+  k::residual_resample(four, std::span<const double>(), out, counts, scratch);
+  CHECK(out == each);
+  const std::vector<double> u3 = {0.3, 0.6, 0.9};
+  k::ssp_resample(four, u3, out, counts, scratch);
+  CHECK(out == each);
+
+  // Eight weights near 1e-320 (double), M = 10,000: 74% of the slots were wrong.
+  const auto units = subnormal_units();
+  const auto w = times_unit<T>(units, unit);
+  const std::size_t m = 10'000;
+  const auto exact = exact_midpoint_indices(units, m);
+  std::vector<std::int64_t> a(m), b(m);
+  k::systematic_resample(w, 0.5, a);
+  k::scalar::systematic_resample(w, 0.5, b);
+  CHECK(a == exact);
+  CHECK(b == exact);
+  const std::vector<double> halves(m, 0.5);
+  k::stratified_resample(w, halves, a);
+  k::scalar::stratified_resample(w, halves, b);
+  CHECK(a == exact);
+  CHECK(b == exact);
+  // inverse_cdf with M = 2^13 midpoints (exact doubles).
+  const std::size_t m2 = 8192;
+  std::vector<double> su(m2);
+  for (std::size_t q = 0; q < m2; ++q) su[q] = (static_cast<double>(q) + 0.5) / static_cast<double>(m2);
+  std::vector<std::int64_t> c(m2), e(m2);
+  k::inverse_cdf(w, su, c);
+  k::scalar::inverse_cdf(w, su, e);
+  const auto exact2 = exact_midpoint_indices(units, m2);
+  CHECK(c == exact2);
+  CHECK(e == exact2);
+  // Residual and SSP: floor(M k_j / K) copies (exact integers), then at most one more (SSP)
+  // or the residual draws (residual).
+  std::uint64_t total = 0;
+  for (auto x : units) total += x;
+  std::size_t floors = 0;
+  std::vector<std::size_t> fl(units.size());
+  for (std::size_t j = 0; j < units.size(); ++j) floors += fl[j] = m * units[j] / total;
+  REQUIRE(k::residual_draws(w, m) == m - floors);
+  std::mt19937_64 g(3);
+  std::vector<double> draws(m - floors);
+  k::uniform_spacings(g, std::span<double>(draws));
+  std::vector<std::size_t> cnt(units.size());
+  std::vector<double> xi(units.size());
+  k::residual_resample(w, draws, a, cnt, xi);
+  const auto res = offspring_counts(a, units.size());
+  for (std::size_t j = 0; j < units.size(); ++j) CHECK(res[j] >= fl[j]);
+  std::vector<double> v(units.size() - 1);
+  for (auto& x : v) x = k::uniform01(g);
+  k::ssp_resample(w, v, a, cnt, xi);
+  const auto sp = offspring_counts(a, units.size());
+  for (std::size_t j = 0; j < units.size(); ++j) {
+    CHECK(sp[j] >= fl[j]);
+    CHECK(sp[j] <= fl[j] + 1);
+  }
+}
+
+TEMPLATE_TEST_CASE("weights whose double sum overflows resample correctly (power-of-two rescaling)", "[resample]",
+                   float, double) {
+  // {1e308, 1e308, 1e308}: the double sum is +inf, which was reported as "all 3 weights
+  // are 0". Float weights cannot overflow a double sum; they are checked on the same cases.
+  using T = TestType;
+  T big;
+  if constexpr (sizeof(T) == 8) big = T(1e308);
+  else big = T(3e38);
+  const std::vector<T> three(3, big);
+  const std::vector<std::int32_t> each = {0, 1, 2};
+  std::vector<std::int32_t> out(3);
+  k::systematic_resample(three, 0.5, out);
+  CHECK(out == each);
+  k::scalar::systematic_resample(three, 0.5, out);
+  CHECK(out == each);
+  const std::vector<double> half(3, 0.5);
+  k::stratified_resample(three, half, out);
+  CHECK(out == each);
+  k::scalar::stratified_resample(three, half, out);
+  CHECK(out == each);
+  const std::vector<double> mid = {1.0 / 6, 0.5, 5.0 / 6};
+  k::inverse_cdf(three, mid, out);
+  CHECK(out == each);
+  k::scalar::inverse_cdf(three, mid, out);
+  CHECK(out == each);
+  std::vector<std::size_t> counts(3);
+  std::vector<double> scratch(3);
+  REQUIRE(k::residual_draws(three, 3) == 0);
+  k::residual_resample(three, std::span<const double>(), out, counts, scratch);
+  CHECK(out == each);
+  const std::vector<double> u2 = {0.3, 0.6};
+  k::ssp_resample(three, u2, out, counts, scratch);
+  CHECK(out == each);
+
+  // The largest finite weights mixed with ordinary ones (which the rescaling makes
+  // subnormal, or 0: their share is below 2^-1000 either way). Midpoint targets against
+  // the definition in long double, whose exponent range holds the sum.
+  const T top = std::numeric_limits<T>::max();
+  const std::vector<T> w = {top, T(1), top / 2, top, T(0), top / 4, T(1e-30), top};
+  long double s = 0;
+  for (T x : w) s += x;
+  const std::size_t m = 1000;
+  std::vector<long double> t(m);
+  for (std::size_t q = 0; q < m; ++q) t[q] = (q + 0.5L) / m * s;
+  const auto def = definition(w, t, s * 1e-12L);
+  std::vector<std::int64_t> a(m), b(m);
+  k::systematic_resample(w, 0.5, a);
+  k::scalar::systematic_resample(w, 0.5, b);
+  CHECK(a == b);
+  for (std::size_t q = 0; q < m; ++q)
+    if (def[q] != -2) REQUIRE(a[q] == def[q]);
+  const std::vector<double> halves(m, 0.5);
+  k::stratified_resample(w, halves, b);
+  CHECK(a == b);
+  // Residual counts: floor(M W_j) with W_j from the long double sum.
+  std::size_t floors = 0;
+  for (T x : w) floors += static_cast<std::size_t>(std::floor(m * (x / s)));
+  CHECK(k::residual_draws(w, m) == m - floors);
+  // The interleaved merge of inverse_cdf on the same weights, against its scalar twin.
+  std::mt19937_64 g(17);
+  std::vector<double> su(m);
+  k::uniform_spacings(g, std::span<double>(su));
+  k::inverse_cdf(w, su, a);
+  k::scalar::inverse_cdf(w, su, b);
+  CHECK(a == b);
+  // A sum above 2^960 that does not overflow is rescaled too (M / S would be subnormal).
+  const std::vector<T> large = {top / 4, top / 2, top / 8, T(0)};
+  std::vector<std::int32_t> seven(7);
+  k::systematic_resample(large, 0.5, seven);  // W = 2/7 4/7 1/7: targets (m + .5) / 7
+  CHECK(seven == std::vector<std::int32_t>{0, 0, 1, 1, 1, 1, 2});
+  k::scalar::systematic_resample(large, 0.5, seven);
+  CHECK(seven == std::vector<std::int32_t>{0, 0, 1, 1, 1, 1, 2});
+}
+
+TEMPLATE_LIST_TEST_CASE("systematic counts on every instruction set: subnormal and overflowing sums", "[resample]",
+                        kt::isa_cases) {
+  using T = typename TestType::value_type;
+  using Ops = kd::ops<double, typename TestType::isa>;  // the counts run on doubles
+  const auto units = subnormal_units();
+  const auto w = times_unit<T>(units, std::numeric_limits<T>::denorm_min());
+  for (std::size_t m : {std::size_t(1), std::size_t(7), std::size_t(100), std::size_t(10'000)}) {
+    INFO("m = " << m);
+    std::vector<std::int32_t> a(m);
+    const auto ws = kd::summarize_weights<T>("test", std::span<const T>(w));
+    kd::systematic_counts<Ops>(std::span<const T>(w), ws, m, 0.5, a.data());
+    const auto exact = exact_midpoint_indices(units, m);
+    for (std::size_t q = 0; q < m; ++q) REQUIRE(a[q] == exact[q]);
+  }
+  const T top = std::numeric_limits<T>::max();
+  const std::vector<T> big = {top, top / 2, top, T(0), top / 4, top, top, top / 8, top, top};
+  const std::size_t m = 37;
+  std::vector<std::int32_t> a(m), b(m);
+  const auto ws = kd::summarize_weights<T>("test", std::span<const T>(big));
+  kd::systematic_counts<Ops>(std::span<const T>(big), ws, m, 0.25, a.data());
+  k::scalar::systematic_resample(big, 0.25, b);
+  CHECK(a == b);
+}
+
+TEMPLATE_TEST_CASE("a rescaled sum without a second pass equals the CDF walk's last value", "[resample]", float,
+                   double) {
+  // Scaling up skips the second pass on the claim that each canonical sum of the scaled
+  // weights is the scaled canonical sum (exact below 2^-1022, the same 53-bit rounding
+  // above). Random mixes of subnormal and small normal weights, sums on both sides of
+  // 2^-1022 and of 1.
+  using T = TestType;
+  std::mt19937_64 g(41);
+  for (int rep = 0; rep < 2000; ++rep) {
+    const std::size_t n = 1 + g() % 70;
+    const int lowest = std::numeric_limits<T>::min_exponent - std::numeric_limits<T>::digits;  // denorm_min
+    const int top_exp = lowest + static_cast<int>(g() % 200);
+    std::vector<T> w(n);
+    for (auto& x : w)
+      x = static_cast<T>(std::ldexp(static_cast<double>(g() >> 11) * 0x1p-53, top_exp - static_cast<int>(g() % 40)));
+    w[g() % n] = std::ldexp(T(1), top_exp);  // a positive sum (2^top_exp >= denorm_min)
+    const auto ws = kd::summarize_weights<T>("test", std::span<const T>(w));
+    INFO("rep " << rep << " n " << n << " top_exp " << top_exp);
+    REQUIRE(ws.total == kd::scaled_total(w.data(), n, ws.scale));
+    REQUIRE(ws.total >= 0x1p-51);
+  }
+}
+
+TEST_CASE("resampling errors print numbers in their shortest round-trip form", "[resample]") {
+  // std::to_string printed -1e-300 as "-0.000000" and 1 + 2^-52 as "1.000000".
+  std::vector<std::int32_t> out(3);
+  const std::vector<double> neg = {1.0, -1e-300, 1.0};
+  const char* neg_text = "systematic_resample: weights[1] is -1e-300 (weights must be finite and >= 0)";
+  CHECK_THROWS_WITH(k::systematic_resample(neg, 0.5, out), neg_text);
+  CHECK_THROWS_WITH(k::scalar::systematic_resample(neg, 0.5, out), neg_text);
+  // A float is shown as that float's shortest text, not its double value's.
+  const std::vector<float> negf = {1.0f, -0.1f, 1.0f};
+  CHECK_THROWS_WITH(k::systematic_resample(negf, 0.5, out),
+                    "systematic_resample: weights[1] is -0.1 (weights must be finite and >= 0)");
+  const std::vector<double> ok = {1, 2, 3};
+  const double above_one = std::nextafter(1.0, 2.0);  // 1.0000000000000002
+  const std::vector<double> su = {above_one, above_one, above_one};
+  CHECK_THROWS_WITH(k::inverse_cdf(ok, su, out),
+                    "inverse_cdf: sorted_uniforms[0] = 1.0000000000000002 is not in [0, 1]");
+  CHECK_THROWS_WITH(k::scalar::inverse_cdf(ok, su, out),
+                    "inverse_cdf: sorted_uniforms[0] = 1.0000000000000002 is not in [0, 1]");
+  const std::vector<double> unsorted = {0.5, 0.1, 0.9};
+  CHECK_THROWS_WITH(k::inverse_cdf(ok, unsorted, out),
+                    "inverse_cdf: sorted_uniforms[1] = 0.1 is less than the previous uniform (must be sorted)");
+  CHECK_THROWS_WITH(k::systematic_resample(ok, above_one, out),
+                    "systematic_resample: u[0] = 1.0000000000000002 is not in [0, 1)");
+  const std::vector<double> strat = {0.5, -1e-300, 0.5};
+  CHECK_THROWS_WITH(k::stratified_resample(ok, strat, out),
+                    "stratified_resample: uniforms[1] = -1e-300 is not in [0, 1)");
+  std::vector<std::size_t> c(3);
+  std::vector<double> r(3);
+  const std::vector<double> ssp_u = {0.5, above_one};
+  CHECK_THROWS_WITH(k::ssp_resample(ok, ssp_u, out, c, r),
+                    "ssp_resample: uniforms[1] = 1.0000000000000002 is not in [0, 1)");
+}

@@ -75,3 +75,12 @@ TEST_CASE("tally errors", "[tally]") {
   const std::vector<float> wi = {std::numeric_limits<float>::infinity(), 1.0f};
   CHECK_THROWS_WITH(k::scalar::tally(keys, wi), Catch::Contains("weights[0]"));
 }
+
+TEST_CASE("tally errors print the weight in its shortest round-trip form", "[tally]") {
+  // Only non-finite weights are rejected, so the text is "nan", "inf" or "-inf".
+  k::tally_workspace ws;
+  const std::vector<std::uint64_t> keys = {1, 2};
+  const std::vector<double> wi = {1.0, -std::numeric_limits<double>::infinity()};
+  CHECK_THROWS_WITH(k::tally(keys, wi, ws), "tally: weights[1] is -inf (must be finite)");
+  CHECK_THROWS_WITH(k::scalar::tally(keys, wi), "tally: weights[1] is -inf (must be finite)");
+}

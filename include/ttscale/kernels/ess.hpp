@@ -156,26 +156,10 @@ template <class Ops, class T>
   return h > 0 ? h : 0.0;  // round-off can give -1e-17 for a single surviving weight
 }
 
-}  // namespace detail
-
-/// 1 / sum W_i^2 of the weights W = exp(lw) / sum exp(lw): in [1, N]; N for equal weights,
-/// 1 when one weight holds all the mass. Errors as logsumexp.
-[[nodiscard]] inline double effective_sample_size(std::span<const float> lw) {
-  return detail::effective_sample_size<native<float>>(lw);
-}
-[[nodiscard]] inline double effective_sample_size(std::span<const double> lw) {
-  return detail::effective_sample_size<native<double>>(lw);
-}
-
-/// -sum W_i log W_i of the normalised weights (natural log), in [0, log N].
-[[nodiscard]] inline double weight_entropy(std::span<const float> lw) { return detail::weight_entropy<native<float>>(lw); }
-[[nodiscard]] inline double weight_entropy(std::span<const double> lw) { return detail::weight_entropy<native<double>>(lw); }
-
-/// Scalar references (std::exp, sums in double, two passes).
-namespace scalar {
+// The scalar references (std::exp, sums in double, two passes).
 template <class T>
-[[nodiscard]] inline double effective_sample_size_impl(std::span<const T> lw) {
-  const auto st = impl::lse("effective_sample_size", lw);
+[[nodiscard]] inline double reference_effective_sample_size(std::span<const T> lw) {
+  const auto st = reference_lse("effective_sample_size", lw);
   const T m = static_cast<T>(st.m);
   double s1 = 0, s2 = 0;
   for (const T v : lw) {
@@ -185,12 +169,10 @@ template <class T>
   }
   return s1 * s1 / s2;
 }
-[[nodiscard]] inline double effective_sample_size(std::span<const float> lw) { return effective_sample_size_impl(lw); }
-[[nodiscard]] inline double effective_sample_size(std::span<const double> lw) { return effective_sample_size_impl(lw); }
 
 template <class T>
-[[nodiscard]] inline double weight_entropy_impl(std::span<const T> lw) {
-  const auto st = impl::lse("weight_entropy", lw);
+[[nodiscard]] inline double reference_weight_entropy(std::span<const T> lw) {
+  const auto st = reference_lse("weight_entropy", lw);
   const double lse = st.m + std::log(st.s);
   double h = 0;
   for (const T v : lw)
@@ -200,8 +182,40 @@ template <class T>
     }
   return h > 0 ? h : 0.0;
 }
-[[nodiscard]] inline double weight_entropy(std::span<const float> lw) { return weight_entropy_impl(lw); }
-[[nodiscard]] inline double weight_entropy(std::span<const double> lw) { return weight_entropy_impl(lw); }
+
+}  // namespace detail
+
+/// 1 / sum W_i^2 of the weights W = exp(lw) / sum exp(lw): in [1, N]; N for equal weights,
+/// 1 when one weight holds all the mass. Errors as logsumexp.
+[[nodiscard]] inline double effective_sample_size(std::span<const float> lw) {
+  return detail::effective_sample_size<detail::native_ops<float>>(lw);
+}
+[[nodiscard]] inline double effective_sample_size(std::span<const double> lw) {
+  return detail::effective_sample_size<detail::native_ops<double>>(lw);
+}
+
+/// -sum W_i log W_i of the normalised weights (natural log), in [0, log N].
+[[nodiscard]] inline double weight_entropy(std::span<const float> lw) {
+  return detail::weight_entropy<detail::native_ops<float>>(lw);
+}
+[[nodiscard]] inline double weight_entropy(std::span<const double> lw) {
+  return detail::weight_entropy<detail::native_ops<double>>(lw);
+}
+
+/// Scalar references (std::exp, sums in double, two passes).
+namespace scalar {
+[[nodiscard]] inline double effective_sample_size(std::span<const float> lw) {
+  return kernels::detail::reference_effective_sample_size(lw);
+}
+[[nodiscard]] inline double effective_sample_size(std::span<const double> lw) {
+  return kernels::detail::reference_effective_sample_size(lw);
+}
+[[nodiscard]] inline double weight_entropy(std::span<const float> lw) {
+  return kernels::detail::reference_weight_entropy(lw);
+}
+[[nodiscard]] inline double weight_entropy(std::span<const double> lw) {
+  return kernels::detail::reference_weight_entropy(lw);
+}
 }  // namespace scalar
 
 }  // namespace kernels

@@ -1,4 +1,5 @@
-// ttscale/kernels/exp.hpp: a vectorised exponential, per register and over spans.
+// ttscale/kernels/exp.hpp: a vectorised exponential over spans (per register for the
+// kernels that fuse it into their own passes: detail::exp_reg).
 //
 // Method (Cody & Waite range reduction, as in Cephes `expf`/`exp`): write
 // x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2, evaluate exp(r) by a
@@ -69,7 +70,7 @@ template <class Ops>
   return Ops::add(p, Ops::set1(T(1)));
 }
 
-// exp of one register. Exposed (as kernels::exp_reg) so kernels can fuse it into a pass.
+// exp of one register, for kernels that fuse it into their own pass (logsumexp, ESS, ...).
 template <class Ops>
 [[nodiscard]] inline typename Ops::reg exp_reg(typename Ops::reg x) noexcept {
   using T = typename Ops::value_type;
@@ -124,41 +125,30 @@ inline void check_same_size(const char* fn, std::size_t in, std::size_t out) {
                         " elements but input has " + std::to_string(in));
 }
 
-}  // namespace detail
-
-/// The register type, width and per-register exp of the widest instruction set the
-/// compiler targets, for callers fusing exp into their own loops:
-///   using V = kernels::native<float>;
-///   V::reg e = kernels::exp_reg<float>(V::load(p));
+// The scalar reference: out[i] = std::exp(in[i]).
 template <class T>
-using native = detail::native_ops<T>;
-
-/// exp of every lane of one native register; accuracy as documented above.
-template <class T>
-[[nodiscard]] inline typename native<T>::reg exp_reg(typename native<T>::reg x) noexcept {
-  return detail::exp_reg<native<T>>(x);
+inline void reference_exp(std::span<const T> in, std::span<T> out) {
+  check_same_size<T>("exp", in.size(), out.size());
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = std::exp(in[i]);
 }
+
+}  // namespace detail
 
 /// out[i] = exp(in[i]) (vectorised; accuracy above). Throws size_mismatch if the spans
 /// differ in size. `in` and `out` may alias exactly (in place).
 inline void exp(std::span<const float> in, std::span<float> out) {
   detail::check_same_size<float>("exp", in.size(), out.size());
-  detail::exp_span<native<float>, float>(in, out);
+  detail::exp_span<detail::native_ops<float>, float>(in, out);
 }
 inline void exp(std::span<const double> in, std::span<double> out) {
   detail::check_same_size<double>("exp", in.size(), out.size());
-  detail::exp_span<native<double>, double>(in, out);
+  detail::exp_span<detail::native_ops<double>, double>(in, out);
 }
 
 namespace scalar {
 /// Scalar reference: out[i] = std::exp(in[i]).
-template <class T>
-inline void exp_impl(std::span<const T> in, std::span<T> out) {
-  kernels::detail::check_same_size<T>("exp", in.size(), out.size());
-  for (std::size_t i = 0; i < in.size(); ++i) out[i] = std::exp(in[i]);
-}
-inline void exp(std::span<const float> in, std::span<float> out) { exp_impl<float>(in, out); }
-inline void exp(std::span<const double> in, std::span<double> out) { exp_impl<double>(in, out); }
+inline void exp(std::span<const float> in, std::span<float> out) { kernels::detail::reference_exp<float>(in, out); }
+inline void exp(std::span<const double> in, std::span<double> out) { kernels::detail::reference_exp<double>(in, out); }
 }  // namespace scalar
 
 }  // namespace kernels

@@ -1,4 +1,5 @@
-// ttscale/kernels/log.hpp: a vectorised natural logarithm, per register and over spans.
+// ttscale/kernels/log.hpp: a vectorised natural logarithm over spans (per register for the
+// kernels that fuse it into their own passes: detail::log_reg).
 //
 // Method (fdlibm / Sun `__ieee754_log`, branch-free): x = 2^k m with m in [sqrt(1/2), sqrt(2))
 // taken from the bits (k = (bits(x) - bits(sqrt(1/2))) >> mantissa bits), f = m - 1 (exact),
@@ -77,7 +78,7 @@ template <class Ops>
   return Ops::sub(Ops::mul(k, Ops::set1(C::ln2_hi)), lo);
 }
 
-// log of one register. Exposed (as kernels::log_reg) so kernels can fuse it into a pass.
+// log of one register, for kernels that fuse it into their own pass (uniform_spacings).
 template <class Ops>
 [[nodiscard]] inline typename Ops::reg log_reg(typename Ops::reg x) noexcept {
   using T = typename Ops::value_type;
@@ -111,34 +112,30 @@ inline void log_span(std::span<const T> in, std::span<T> out) noexcept {
   for (; i < n; ++i) out[i] = log_reg<S>(in[i]);
 }
 
-}  // namespace detail
-
-/// log of every lane of one native register; accuracy as documented above.
+// The scalar reference: out[i] = std::log(in[i]).
 template <class T>
-[[nodiscard]] inline typename native<T>::reg log_reg(typename native<T>::reg x) noexcept {
-  return detail::log_reg<native<T>>(x);
+inline void reference_log(std::span<const T> in, std::span<T> out) {
+  check_same_size<T>("log", in.size(), out.size());
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = std::log(in[i]);
 }
+
+}  // namespace detail
 
 /// out[i] = log(in[i]) (natural log, vectorised; accuracy above). Throws size_mismatch if
 /// the spans differ in size. `in` and `out` may alias exactly (in place).
 inline void log(std::span<const float> in, std::span<float> out) {
   detail::check_same_size<float>("log", in.size(), out.size());
-  detail::log_span<native<float>, float>(in, out);
+  detail::log_span<detail::native_ops<float>, float>(in, out);
 }
 inline void log(std::span<const double> in, std::span<double> out) {
   detail::check_same_size<double>("log", in.size(), out.size());
-  detail::log_span<native<double>, double>(in, out);
+  detail::log_span<detail::native_ops<double>, double>(in, out);
 }
 
 namespace scalar {
 /// Scalar reference: out[i] = std::log(in[i]).
-template <class T>
-inline void log_impl(std::span<const T> in, std::span<T> out) {
-  kernels::detail::check_same_size<T>("log", in.size(), out.size());
-  for (std::size_t i = 0; i < in.size(); ++i) out[i] = std::log(in[i]);
-}
-inline void log(std::span<const float> in, std::span<float> out) { log_impl<float>(in, out); }
-inline void log(std::span<const double> in, std::span<double> out) { log_impl<double>(in, out); }
+inline void log(std::span<const float> in, std::span<float> out) { kernels::detail::reference_log<float>(in, out); }
+inline void log(std::span<const double> in, std::span<double> out) { kernels::detail::reference_log<double>(in, out); }
 }  // namespace scalar
 
 }  // namespace kernels

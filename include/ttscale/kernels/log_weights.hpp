@@ -28,6 +28,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/kernels/detail/error_text.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
 #include <ttscale/kernels/exp.hpp>
 
@@ -41,10 +42,6 @@
 TTSCALE_BEGIN_NAMESPACE
 namespace kernels {
 namespace detail {
-
-inline std::string index_name(const char* fn, const char* what, std::size_t i) {
-  return std::string(fn) + ": " + what + "[" + std::to_string(i) + "]";
-}
 
 // Cold path: find the first offending element and throw the documented error.
 template <class T>
@@ -202,7 +199,7 @@ template <class T>
 inline T inverse_temperature(const char* fn, T temperature) {
   if (!(temperature > 0) || std::isinf(temperature))
     throw invalid_argument(std::string(fn) + ": temperature must be positive and finite (got " +
-                           std::to_string(temperature) + ")");
+                           value_text(temperature) + ")");
   return T(1) / temperature;
 }
 
@@ -230,22 +227,34 @@ inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
 
 /// Largest element. Throws invalid_argument if empty, invalid_score on NaN. -inf and +inf
 /// are returned as they are. Exact.
-[[nodiscard]] inline float max(std::span<const float> x) { return detail::max<native<float>>(x); }
-[[nodiscard]] inline double max(std::span<const double> x) { return detail::max<native<double>>(x); }
+[[nodiscard]] inline float max(std::span<const float> x) { return detail::max<detail::native_ops<float>>(x); }
+[[nodiscard]] inline double max(std::span<const double> x) { return detail::max<detail::native_ops<double>>(x); }
 
 /// log(sum_i exp(x[i])), one pass, no overflow for any finite input (e.g. +-1e30).
-[[nodiscard]] inline float logsumexp(std::span<const float> x) { return detail::logsumexp<native<float>>(x); }
-[[nodiscard]] inline double logsumexp(std::span<const double> x) { return detail::logsumexp<native<double>>(x); }
+[[nodiscard]] inline float logsumexp(std::span<const float> x) {
+  return detail::logsumexp<detail::native_ops<float>>(x);
+}
+[[nodiscard]] inline double logsumexp(std::span<const double> x) {
+  return detail::logsumexp<detail::native_ops<double>>(x);
+}
 
 /// log((1/N) sum_i exp(x[i])): the log of the mean weight (the particle filter's
 /// log-likelihood increment).
-[[nodiscard]] inline float log_mean_exp(std::span<const float> x) { return detail::log_mean_exp<native<float>>(x); }
-[[nodiscard]] inline double log_mean_exp(std::span<const double> x) { return detail::log_mean_exp<native<double>>(x); }
+[[nodiscard]] inline float log_mean_exp(std::span<const float> x) {
+  return detail::log_mean_exp<detail::native_ops<float>>(x);
+}
+[[nodiscard]] inline double log_mean_exp(std::span<const double> x) {
+  return detail::log_mean_exp<detail::native_ops<double>>(x);
+}
 
 /// out[i] = x[i] - logsumexp(x): normalised log-weights (logsumexp(out) = 0). Returns the
 /// logsumexp. `out` may alias `x` exactly. -inf stays -inf.
-inline float log_normalize(std::span<const float> x, std::span<float> out) { return detail::log_normalize<native<float>>(x, out); }
-inline double log_normalize(std::span<const double> x, std::span<double> out) { return detail::log_normalize<native<double>>(x, out); }
+inline float log_normalize(std::span<const float> x, std::span<float> out) {
+  return detail::log_normalize<detail::native_ops<float>>(x, out);
+}
+inline double log_normalize(std::span<const double> x, std::span<double> out) {
+  return detail::log_normalize<detail::native_ops<double>>(x, out);
+}
 
 /// out[i] = exp(x[i] / temperature) / sum_j exp(x[j] / temperature): normalised weights
 /// (particles' exp_and_normalise when temperature = 1), computed as exp((x - max) / T)
@@ -253,10 +262,10 @@ inline double log_normalize(std::span<const double> x, std::span<double> out) { 
 /// |max| / temperature beyond the range of T; the weights never do).
 /// A -inf input gives exactly 0. Throws invalid_argument unless 0 < temperature < inf.
 inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
-  return detail::softmax<native<float>>(x, out, temperature);
+  return detail::softmax<detail::native_ops<float>>(x, out, temperature);
 }
 inline double softmax(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
-  return detail::softmax<native<double>>(x, out, temperature);
+  return detail::softmax<detail::native_ops<double>>(x, out, temperature);
 }
 /// Another name for softmax, as in particles.
 inline float exp_normalize(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
@@ -266,86 +275,89 @@ inline double exp_normalize(std::span<const double> x, std::span<double> out, do
   return softmax(x, out, temperature);
 }
 
-/// Scalar references: two passes, std::exp in T, sums in double. Same errors.
-namespace scalar {
-namespace impl {
+namespace detail {
+// The scalar references: two passes, std::exp in T, sums in double; the same errors.
 template <class T>
-inline T max(std::span<const T> x) {
+inline T reference_max(std::span<const T> x) {
   if (x.empty()) throw invalid_argument("max: values is empty");
   T r = -std::numeric_limits<T>::infinity();
   for (std::size_t i = 0; i < x.size(); ++i) {
-    if (std::isnan(x[i])) throw invalid_score(kernels::detail::index_name("max", "values", i) + " is NaN");
+    if (std::isnan(x[i])) throw invalid_score(index_name("max", "values", i) + " is NaN");
     r = std::max(r, x[i]);
   }
   return r;
 }
 // Returns (max, sum exp((x - max) * scale)) after validation.
 template <class T>
-inline kernels::detail::lse_state lse(const char* fn, std::span<const T> x, T scale = T(1)) {
+inline lse_state reference_lse(const char* fn, std::span<const T> x, T scale = T(1)) {
   T m = -std::numeric_limits<T>::infinity();
   bool bad = x.empty();
   for (const T v : x) {
     bad = bad || std::isnan(v) || v == std::numeric_limits<T>::infinity();
     if (v > m) m = v;
   }
-  if (bad || m == -std::numeric_limits<T>::infinity()) kernels::detail::throw_bad_log_weights<T>(fn, x);
+  if (bad || m == -std::numeric_limits<T>::infinity()) throw_bad_log_weights<T>(fn, x);
   double s = 0;
   for (const T v : x) s += static_cast<double>(std::exp((v - m) * scale));
   return {double(m), s, false};
 }
-}  // namespace impl
-
-[[nodiscard]] inline float max(std::span<const float> x) { return impl::max(x); }
-[[nodiscard]] inline double max(std::span<const double> x) { return impl::max(x); }
-
 template <class T>
-[[nodiscard]] inline T logsumexp_impl(std::span<const T> x) {
-  const auto st = impl::lse("logsumexp", x);
+[[nodiscard]] inline T reference_logsumexp(std::span<const T> x) {
+  const auto st = reference_lse("logsumexp", x);
   return static_cast<T>(st.m + std::log(st.s));
 }
-[[nodiscard]] inline float logsumexp(std::span<const float> x) { return logsumexp_impl(x); }
-[[nodiscard]] inline double logsumexp(std::span<const double> x) { return logsumexp_impl(x); }
-
 template <class T>
-[[nodiscard]] inline T log_mean_exp_impl(std::span<const T> x) {
-  const auto st = impl::lse("log_mean_exp", x);
+[[nodiscard]] inline T reference_log_mean_exp(std::span<const T> x) {
+  const auto st = reference_lse("log_mean_exp", x);
   return static_cast<T>(st.m + std::log(st.s) - std::log(double(x.size())));
 }
-[[nodiscard]] inline float log_mean_exp(std::span<const float> x) { return log_mean_exp_impl(x); }
-[[nodiscard]] inline double log_mean_exp(std::span<const double> x) { return log_mean_exp_impl(x); }
-
 template <class T>
-inline T log_normalize_impl(std::span<const T> x, std::span<T> out) {
-  kernels::detail::check_same_size<T>("log_normalize", x.size(), out.size());
-  const auto st = impl::lse("log_normalize", x);
+inline T reference_log_normalize(std::span<const T> x, std::span<T> out) {
+  check_same_size<T>("log_normalize", x.size(), out.size());
+  const auto st = reference_lse("log_normalize", x);
   const T m = static_cast<T>(st.m), ls = static_cast<T>(std::log(st.s));
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - m) - ls;
   return static_cast<T>(st.m + std::log(st.s));
 }
-inline float log_normalize(std::span<const float> x, std::span<float> out) { return log_normalize_impl(x, out); }
-inline double log_normalize(std::span<const double> x, std::span<double> out) { return log_normalize_impl(x, out); }
-
 template <class T>
-inline T softmax_impl(std::span<const T> x, std::span<T> out, T temperature) {
-  kernels::detail::check_same_size<T>("softmax", x.size(), out.size());
-  const T scale = kernels::detail::inverse_temperature("softmax", temperature);
-  const auto st = impl::lse("softmax", x, scale);
+inline T reference_softmax(std::span<const T> x, std::span<T> out, T temperature) {
+  check_same_size<T>("softmax", x.size(), out.size());
+  const T scale = inverse_temperature("softmax", temperature);
+  const auto st = reference_lse("softmax", x, scale);
   const T m = static_cast<T>(st.m);
   const double inv_s = 1.0 / st.s;
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = static_cast<T>(std::exp((x[i] - m) * scale) * inv_s);
   return static_cast<T>(st.m * static_cast<double>(scale) + std::log(st.s));
 }
+}  // namespace detail
+
+/// Scalar references: two passes, std::exp in T, sums in double. Same errors.
+namespace scalar {
+[[nodiscard]] inline float max(std::span<const float> x) { return kernels::detail::reference_max(x); }
+[[nodiscard]] inline double max(std::span<const double> x) { return kernels::detail::reference_max(x); }
+[[nodiscard]] inline float logsumexp(std::span<const float> x) { return kernels::detail::reference_logsumexp(x); }
+[[nodiscard]] inline double logsumexp(std::span<const double> x) { return kernels::detail::reference_logsumexp(x); }
+[[nodiscard]] inline float log_mean_exp(std::span<const float> x) { return kernels::detail::reference_log_mean_exp(x); }
+[[nodiscard]] inline double log_mean_exp(std::span<const double> x) {
+  return kernels::detail::reference_log_mean_exp(x);
+}
+inline float log_normalize(std::span<const float> x, std::span<float> out) {
+  return kernels::detail::reference_log_normalize(x, out);
+}
+inline double log_normalize(std::span<const double> x, std::span<double> out) {
+  return kernels::detail::reference_log_normalize(x, out);
+}
 inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
-  return softmax_impl(x, out, temperature);
+  return kernels::detail::reference_softmax(x, out, temperature);
 }
 inline double softmax(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
-  return softmax_impl(x, out, temperature);
+  return kernels::detail::reference_softmax(x, out, temperature);
 }
 inline float exp_normalize(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
-  return softmax_impl(x, out, temperature);
+  return kernels::detail::reference_softmax(x, out, temperature);
 }
 inline double exp_normalize(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
-  return softmax_impl(x, out, temperature);
+  return kernels::detail::reference_softmax(x, out, temperature);
 }
 }  // namespace scalar
 

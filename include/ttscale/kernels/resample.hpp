@@ -9,7 +9,10 @@
 // Two layers:
 //  * Pure functions of (weights, uniforms) -> M indices in ascending order. `weights` are
 //    non-negative finite numbers (float or double) with a positive sum S; they need not sum
-//    to exactly 1: the definitions are applied to W / S. Given uniforms u_m, the index is
+//    to exactly 1: the definitions are applied to W / S. Any such S works, a subnormal one or
+//    one that overflows a double included: the weights are first multiplied by an exact
+//    power of two that brings S near 1 (`power-of-two rescaling` below), so the targets
+//    never lose bits to underflow. Given uniforms u_m, the index is
 //        A_m = min{ j : u_m * S <= C_j },   C_j = w_0 + ... + w_j   (eq. 9.1 of the book),
 //    exactly as particles' `inverse_cdf` (which assumes S = 1), with two round-off guards
 //    that public implementations lack: a u_m with u_m * S > C_{N-1} (possible only through
@@ -45,6 +48,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/kernels/detail/error_text.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
 #include <ttscale/kernels/exp.hpp>
 #include <ttscale/kernels/log.hpp>
@@ -96,23 +100,51 @@ inline void cdf4(double carry, double w0, double w1, double w2, double w3, doubl
   c[3] = carry + (p1 + (w2 + w3));
 }
 
-/// cdf4 of the 4 weights w[base, base + 4) after `carry`, zeros past n: the one
+/// cdf4 of the 4 weights scale * w[base, base + 4) after `carry`, zeros past n: the one
 /// block step every CDF walk shares, so all paths sum in the same order.
 template <class T>
-inline void cdf4_at(const T* w, std::size_t n, std::size_t base, double carry, double* c) noexcept {
+inline void cdf4_at(const T* w, std::size_t n, std::size_t base, double carry, double scale, double* c) noexcept {
   if (base + 4 <= n) {
-    cdf4(carry, w[base], w[base + 1], w[base + 2], w[base + 3], c);
+    cdf4(carry, static_cast<double>(w[base]) * scale, static_cast<double>(w[base + 1]) * scale,
+         static_cast<double>(w[base + 2]) * scale, static_cast<double>(w[base + 3]) * scale, c);
   } else {
     double t[4] = {0, 0, 0, 0};
-    for (std::size_t k = 0; base + k < n; ++k) t[k] = w[base + k];
+    for (std::size_t k = 0; base + k < n; ++k) t[k] = static_cast<double>(w[base + k]) * scale;
     cdf4(carry, t[0], t[1], t[2], t[3], c);
   }
 }
 
+// ---- power-of-two rescaling ---------------------------------------------------------
+// Targets u S, steps S / M and counts M w / S are formed in double at the scale of the
+// weights. When S is tiny they fall among the subnormals and keep only the bits above
+// 2^-1074: four weights of 4.9e-324 (S = 2^-1072) resampled with u = 0.5 to {0, 1, 1, 3},
+// and M / S overflowed. When the sum overflows, S is +inf. So every weight is multiplied by
+// a power of two `scale` that brings S into [1, 2) (at worst [2^-51, 2^66): scale stays a
+// normal double, 2^-1022 to 2^1023, so FTZ/DAZ modes cannot zero it). Scaling up is exact:
+// no product overflows (each weight is <= S), and every canonical sum then equals scale
+// times the unscaled one (a sum below 2^-1022 is exact in both, one above is rounded to 53
+// bits in both), so the scaled total costs no extra pass. Scaling down is exact for every
+// weight that stays normal; a weight below 2^-1022 / scale (a share of S below 2^-1000)
+// may lose bits or become 0 (its index keeps counting as positive weight for first/last).
+// The total is then recomputed from the scaled weights, one extra pass taken only for
+// S > 2^960. S in [1, 2^960] is left alone (scale = 1), so common input is unchanged.
+inline constexpr double sum_rescale_above = 0x1p960;
+
+template <class T>
+inline double scaled_total(const T* w, std::size_t n, double scale) noexcept {
+  double carry = 0.0, c[4];
+  for (std::size_t base = 0; base < n; base += 4) {
+    cdf4_at(w, n, base, carry, scale, c);
+    carry = c[3];
+  }
+  return carry;
+}
+
 struct weight_summary {
-  double total;          // C_{N-1}, with the canonical association
+  double total;          // C_{N-1} of the scaled weights, with the canonical association
   std::size_t first;     // first index of positive weight
   std::size_t last;      // last index of positive weight
+  double scale = 1.0;    // the power of two every weight is multiplied by (see above)
 };
 
 template <class T>
@@ -120,12 +152,17 @@ template <class T>
   if (w.empty()) throw invalid_argument(std::string(fn) + ": weights is empty");
   for (std::size_t i = 0; i < w.size(); ++i)
     if (!(w[i] >= 0) || std::isinf(w[i]))
-      throw invalid_score(index_name(fn, "weights", i) + " is " + std::to_string(w[i]) +
+      throw invalid_score(index_name(fn, "weights", i) + " is " + value_text(w[i]) +
                           " (weights must be finite and >= 0)");
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (w[i] > 0)  // unreachable below 2^64 weights: the sum is rescaled by 2^-1022
+      throw invalid_score(std::string(fn) + ": the sum of the " + std::to_string(w.size()) +
+                          " weights overflows a double even after scaling them by 2^-1022");
   throw invalid_score(std::string(fn) + ": all " + std::to_string(w.size()) + " weights are 0");
 }
 
-// One pass: validate and compute the canonical total and first/last positive index.
+// One pass: validate and compute the canonical total, the scale and first/last positive
+// index (a second pass only when the sum exceeds 2^960 or overflows).
 template <class T>
 inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   const std::size_t n = w.size();
@@ -148,7 +185,24 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
     }
     carry = carry + ((t[0] + t[1]) + (t[2] + t[3]));
   }
-  if (bad || !(carry > 0) || std::isinf(carry)) throw_bad_weights<T>(fn, w);
+  if (bad || !(carry > 0)) throw_bad_weights<T>(fn, w);
+  double scale = 1.0;
+  if (carry < 1.0) {
+    scale = std::ldexp(1.0, std::min(-std::ilogb(carry), 1023));
+    carry *= scale;  // exact, and equal to the canonical sum of the scaled weights
+  } else if (carry > sum_rescale_above) {
+    if (std::isinf(carry)) {
+      // +inf: an infinite weight, or finite weights whose sum overflows (< 2^1088 for
+      // N < 2^64, so 2^-1022 brings it below 2^66).
+      for (std::size_t i = 0; i < n; ++i)
+        if (std::isinf(w[i])) throw_bad_weights<T>(fn, w);
+      scale = 0x1p-1022;
+    } else {
+      scale = std::ldexp(1.0, std::max(-std::ilogb(carry), -1022));
+    }
+    carry = scaled_total(w.data(), n, scale);
+    if (!(carry <= std::numeric_limits<double>::max())) throw_bad_weights<T>(fn, w);
+  }
   for (std::size_t i = 0; i < n; ++i)
     if (w[i] > 0) {
       first = i;
@@ -159,7 +213,7 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
       last = i;
       break;
     }
-  return {carry, first, last};
+  return {carry, first, last, scale};
 }
 
 // Walks C_0, C_1, ... block by block with the canonical association.
@@ -167,13 +221,12 @@ template <class T>
 struct cdf_cursor {
   const T* w;
   std::size_t n;
+  double scale;
   std::size_t base = 0;
   double carry = 0.0;
   double c[4] = {0, 0, 0, 0};
-  cdf_cursor(const T* w_, std::size_t n_) noexcept : w(w_), n(n_) { load(); }
-  void load() noexcept {
-    cdf4_at(w, n, base, carry, c);
-  }
+  cdf_cursor(const T* w_, std::size_t n_, double scale_) noexcept : w(w_), n(n_), scale(scale_) { load(); }
+  void load() noexcept { cdf4_at(w, n, base, carry, scale, c); }
   // C_j for j >= the previous j (monotone access).
   double at(std::size_t j) noexcept {
     while (j >= base + 4) {
@@ -197,7 +250,7 @@ inline void check_index_type(const char* fn, std::size_t n) {
 template <class T, class I, class Target>
 inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, std::size_t m_count, Target t,
                               I* out) noexcept {
-  cdf_cursor<T> cur(w.data(), w.size());
+  cdf_cursor<T> cur(w.data(), w.size(), ws.scale);
   const std::size_t n = w.size();
   std::size_t j = ws.first;
   double cj = cur.at(j);
@@ -225,13 +278,14 @@ struct merge_segment {
   std::size_t m = 0, mend = 0;
   std::size_t len = 0;
   double carry = 0.0;  // C_{base - 1}
+  double scale = 1.0;  // weight_summary::scale
   alignas(64) double cbuf[chunk];
   void fill(const T* w, std::size_t n) noexcept {
     len = std::min(chunk, (jstop - base + 3) & ~std::size_t(3));
     double c = carry;
     for (std::size_t b = 0; b < len; b += 4) {
       const std::size_t q = base + b;
-      cdf4_at(w, n, q, c, cbuf + b);
+      cdf4_at(w, n, q, c, scale, cbuf + b);
       c = cbuf[b + 3];
     }
     jend = std::min(base + len, jstop) - base;
@@ -275,8 +329,9 @@ inline void merge_inverse_cdf_branchless(std::span<const T> w, const weight_summ
     double carry = 0.0;
     double target = steps / K;
     for (std::size_t q = b0; q + 4 <= n && k < K; q += 4) {
-      const double p1 = static_cast<double>(w[q]) + static_cast<double>(w[q + 1]);
-      carry = carry + (p1 + (static_cast<double>(w[q + 2]) + static_cast<double>(w[q + 3])));
+      const double sc = ws.scale;
+      const double p1 = static_cast<double>(w[q]) * sc + static_cast<double>(w[q + 1]) * sc;
+      carry = carry + (p1 + (static_cast<double>(w[q + 2]) * sc + static_cast<double>(w[q + 3]) * sc));
       if (static_cast<double>(q + 4 - b0) + carry * per_mass >= target && q + 4 < n) {
         split[k] = q + 4;
         carry_at[k] = carry;
@@ -305,6 +360,7 @@ inline void merge_inverse_cdf_branchless(std::span<const T> w, const weight_summ
     g.base = split[q];
     g.jstop = split[q + 1];
     g.carry = carry_at[q];
+    g.scale = ws.scale;
     g.m = mstart[q];
     g.mend = mstart[q + 1];
     g.fill(w.data(), n);
@@ -407,7 +463,7 @@ inline void count_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
   std::size_t base = ws.first & ~std::size_t(3);
   double carry = 0.0, c[4];
   for (; base < n && f_prev < m_count; base += 4) {
-    cdf4_at(w.data(), n, base, carry, c);
+    cdf4_at(w.data(), n, base, carry, ws.scale, c);
     carry = c[3];
     const std::size_t k0 = base < ws.first ? ws.first - base : 0;
     const std::size_t k1 = std::min<std::size_t>(4, n - base);
@@ -442,17 +498,17 @@ inline std::size_t guess_count(double e, std::size_t m_count) noexcept {
 template <class T>
 inline void check_unit(const char* fn, const char* what, std::size_t i, double u) {
   if (!(u >= 0.0 && u < 1.0))
-    throw invalid_argument(index_name(fn, what, i) + " = " + std::to_string(u) + " is not in [0, 1)");
+    throw invalid_argument(index_name(fn, what, i) + " = " + value_text(u) + " is not in [0, 1)");
 }
 
 inline void check_sorted_uniforms(const char* fn, std::span<const double> u) {
   double prev = 0.0;
   for (std::size_t i = 0; i < u.size(); ++i) {
     if (!(u[i] >= 0.0 && u[i] <= 1.0))
-      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + std::to_string(u[i]) +
+      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + value_text(u[i]) +
                              " is not in [0, 1]");
     if (u[i] < prev)
-      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + std::to_string(u[i]) +
+      throw invalid_argument(index_name(fn, "sorted_uniforms", i) + " = " + value_text(u[i]) +
                              " is less than the previous uniform (must be sorted)");
     prev = u[i];
   }
@@ -506,7 +562,7 @@ inline void systematic_counts(std::span<const T> w, const weight_summary& ws, st
     const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
     for (std::size_t b = 0; b < len; b += 4) {
       const std::size_t j = base + b;
-      cdf4_at(w.data(), n, j, carry, cbuf + b);
+      cdf4_at(w.data(), n, j, carry, ws.scale, cbuf + b);
       carry = cbuf[b + 3];
     }
     for (std::size_t q = 0; q < len; q += vw) {
@@ -615,10 +671,11 @@ inline void stratified(std::span<const T> w, std::span<const double> v, std::spa
 template <class T>
 inline std::size_t residual_counts(const char* fn, std::span<const T> w, std::size_t m_count, const weight_summary& ws,
                                    std::size_t* counts, double* res) {
-  const double scale = static_cast<double>(m_count) / ws.total;
+  // M w_j / S as (scale w_j) (M / S): exact scaling first, as the CDF walks do.
+  const double per_mass = static_cast<double>(m_count) / ws.total;
   std::size_t sum = 0;
   for (std::size_t j = 0; j < w.size(); ++j) {
-    const double mw = static_cast<double>(w[j]) * scale;
+    const double mw = static_cast<double>(w[j]) * ws.scale * per_mass;
     const double fl = std::floor(mw);
     const std::size_t cnt = static_cast<std::size_t>(fl);
     if (counts) counts[j] = cnt;

@@ -17,6 +17,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/kernels/detail/error_text.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -47,6 +48,12 @@ struct tally_result {
   std::span<const tally_entry> entries;
 };
 
+class tally_workspace;
+namespace detail {
+template <class W>
+tally_result tally_into(std::span<const std::uint64_t> keys, const W* weights, tally_workspace& ws);
+}  // namespace detail
+
 /// Reusable storage for tally(); grows (allocates) only when a call needs more room.
 class tally_workspace {
  public:
@@ -54,7 +61,7 @@ class tally_workspace {
 
  private:
   template <class W>
-  friend tally_result tally_impl(std::span<const std::uint64_t>, const W*, tally_workspace&);
+  friend tally_result detail::tally_into(std::span<const std::uint64_t>, const W*, tally_workspace&);
   std::vector<tally_entry> entries_;
   std::vector<std::uint32_t> slots_;  // entry index + 1; 0 = empty
 };
@@ -67,18 +74,17 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {
   x *= 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
-}  // namespace detail
 
+// The hash-table tally behind every overload, into the caller's workspace.
 template <class W>
-inline tally_result tally_impl(std::span<const std::uint64_t> keys, const W* weights, tally_workspace& ws) {
+inline tally_result tally_into(std::span<const std::uint64_t> keys, const W* weights, tally_workspace& ws) {
   const std::size_t n = keys.size();
   if (n == 0) throw invalid_argument("tally: keys is empty (no winner)");
   if (n > 0x7fffffffu) throw invalid_argument("tally: more than 2^31 keys");
   if constexpr (!std::is_same_v<W, void>) {
     for (std::size_t i = 0; i < n; ++i)
       if (!std::isfinite(weights[i]))
-        throw invalid_score("tally: weights[" + std::to_string(i) + "] is " + std::to_string(weights[i]) +
-                            " (must be finite)");
+        throw invalid_score(index_name("tally", "weights", i) + " is " + value_text(weights[i]) + " (must be finite)");
   }
   std::size_t table = 16;
   while (table < 2 * n) table *= 2;
@@ -92,7 +98,7 @@ inline tally_result tally_impl(std::span<const std::uint64_t> keys, const W* wei
     const std::uint64_t key = keys[i];
     double wt = 1.0;
     if constexpr (!std::is_same_v<W, void>) wt = static_cast<double>(weights[i]);
-    std::size_t s = detail::mix64(key) & mask;
+    std::size_t s = mix64(key) & mask;
     while (true) {
       const std::uint32_t e = ws.slots_[s];
       if (e == 0) {
@@ -115,22 +121,24 @@ inline tally_result tally_impl(std::span<const std::uint64_t> keys, const W* wei
   return {best->key, best->weight, best->count, std::span<const tally_entry>(ws.entries_)};
 }
 
+}  // namespace detail
+
 /// Weighted tally: totals of `weights` per distinct key.
 inline tally_result tally(std::span<const std::uint64_t> keys, std::span<const float> weights, tally_workspace& ws) {
   if (keys.size() != weights.size())
     throw size_mismatch("tally: " + std::to_string(keys.size()) + " keys but " + std::to_string(weights.size()) +
                         " weights");
-  return tally_impl<float>(keys, weights.data(), ws);
+  return detail::tally_into<float>(keys, weights.data(), ws);
 }
 inline tally_result tally(std::span<const std::uint64_t> keys, std::span<const double> weights, tally_workspace& ws) {
   if (keys.size() != weights.size())
     throw size_mismatch("tally: " + std::to_string(keys.size()) + " keys but " + std::to_string(weights.size()) +
                         " weights");
-  return tally_impl<double>(keys, weights.data(), ws);
+  return detail::tally_into<double>(keys, weights.data(), ws);
 }
 /// Unweighted tally (majority vote): every key counts 1.
 inline tally_result tally(std::span<const std::uint64_t> keys, tally_workspace& ws) {
-  return tally_impl<void>(keys, nullptr, ws);
+  return detail::tally_into<void>(keys, nullptr, ws);
 }
 
 namespace scalar {
@@ -141,16 +149,19 @@ struct tally_result {
   std::size_t winner_count = 0;
   std::vector<tally_entry> entries;
 };
+}  // namespace scalar
+
+namespace detail {
+// The scalar reference: linear search over the distinct keys, O(n * distinct).
 template <class W>
-inline tally_result tally_ref(std::span<const std::uint64_t> keys, const W* weights) {
+inline scalar::tally_result reference_tally(std::span<const std::uint64_t> keys, const W* weights) {
   if (keys.empty()) throw invalid_argument("tally: keys is empty (no winner)");
-  tally_result r;
+  scalar::tally_result r;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     double wt = 1.0;
     if constexpr (!std::is_same_v<W, void>) {
       if (!std::isfinite(weights[i]))
-        throw invalid_score("tally: weights[" + std::to_string(i) + "] is " + std::to_string(weights[i]) +
-                            " (must be finite)");
+        throw invalid_score(index_name("tally", "weights", i) + " is " + value_text(weights[i]) + " (must be finite)");
       wt = static_cast<double>(weights[i]);
     }
     bool found = false;
@@ -171,15 +182,20 @@ inline tally_result tally_ref(std::span<const std::uint64_t> keys, const W* weig
   r.winner_count = r.entries[b].count;
   return r;
 }
+}  // namespace detail
+
+namespace scalar {
 inline tally_result tally(std::span<const std::uint64_t> keys, std::span<const float> weights) {
   if (keys.size() != weights.size()) throw size_mismatch("tally: keys and weights differ in size");
-  return tally_ref<float>(keys, weights.data());
+  return kernels::detail::reference_tally<float>(keys, weights.data());
 }
 inline tally_result tally(std::span<const std::uint64_t> keys, std::span<const double> weights) {
   if (keys.size() != weights.size()) throw size_mismatch("tally: keys and weights differ in size");
-  return tally_ref<double>(keys, weights.data());
+  return kernels::detail::reference_tally<double>(keys, weights.data());
 }
-inline tally_result tally(std::span<const std::uint64_t> keys) { return tally_ref<void>(keys, nullptr); }
+inline tally_result tally(std::span<const std::uint64_t> keys) {
+  return kernels::detail::reference_tally<void>(keys, nullptr);
+}
 }  // namespace scalar
 
 }  // namespace kernels

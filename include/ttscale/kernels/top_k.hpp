@@ -81,12 +81,28 @@ inline void top_k(std::span<const T> x, std::span<I> out) {
   std::sort_heap(out.begin(), out.end(), better);
 }
 
+// The scalar reference: one pass, ties to the lowest index.
+template <class T>
+[[nodiscard]] inline std::size_t reference_argmax(std::span<const T> x) {
+  if (x.empty()) throw invalid_argument("argmax: values is empty");
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) throw invalid_score(index_name("argmax", "values", i) + " is NaN");
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
 }  // namespace detail
 
 /// Index of the largest value; ties go to the lowest index. Throws invalid_argument if
 /// empty, invalid_score on NaN.
-[[nodiscard]] inline std::size_t argmax(std::span<const float> x) { return detail::argmax<native<float>>(x); }
-[[nodiscard]] inline std::size_t argmax(std::span<const double> x) { return detail::argmax<native<double>>(x); }
+[[nodiscard]] inline std::size_t argmax(std::span<const float> x) {
+  return detail::argmax<detail::native_ops<float>>(x);
+}
+[[nodiscard]] inline std::size_t argmax(std::span<const double> x) {
+  return detail::argmax<detail::native_ops<double>>(x);
+}
 
 /// out = indices of the out.size() largest values, larger first, ties to the lower index.
 template <weight_range R, index_range O>
@@ -97,18 +113,8 @@ inline void top_k(const R& values, O&& out) {
 
 /// Scalar references (allocating: a stable sort of all indices).
 namespace scalar {
-template <class T>
-[[nodiscard]] inline std::size_t argmax_impl(std::span<const T> x) {
-  if (x.empty()) throw invalid_argument("argmax: values is empty");
-  std::size_t best = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    if (std::isnan(x[i])) throw invalid_score(kernels::detail::index_name("argmax", "values", i) + " is NaN");
-    if (x[i] > x[best]) best = i;
-  }
-  return best;
-}
-[[nodiscard]] inline std::size_t argmax(std::span<const float> x) { return argmax_impl(x); }
-[[nodiscard]] inline std::size_t argmax(std::span<const double> x) { return argmax_impl(x); }
+[[nodiscard]] inline std::size_t argmax(std::span<const float> x) { return kernels::detail::reference_argmax(x); }
+[[nodiscard]] inline std::size_t argmax(std::span<const double> x) { return kernels::detail::reference_argmax(x); }
 
 template <weight_range R, index_range O>
 inline void top_k(const R& values, O&& out_r) {

@@ -407,7 +407,8 @@ struct ops<double, isa_avx2> {
 
 #ifdef TTSCALE_KERNELS_HAS_AVX512
 // ---------------------------------------------------------------- AVX-512F
-// Compiled (and compile-checked) but not run on the development machine.
+// Compile-checked in every x86-64 build (kernels_avx512_compile_check); the tests run it
+// in builds that target AVX-512 (-march=native on an AVX-512 host).
 template <>
 struct ops<float, isa_avx512> {
   using value_type = float;
