@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+# llama.cpp for the llama.cpp adapter's tests: fetched once into ${TTSCALE_CACHE:-~/.cache/ttscale}.
+bash scripts/fetch_llama_cpp.sh --quiet
 if [ "${TTSCALE_SANITIZE:-0}" = 1 ]; then
   dir=build/sanitize
   flags=(-DCMAKE_BUILD_TYPE=Debug -DTTSCALE_BUILD_BENCH=OFF -DTTSCALE_BUILD_EXAMPLES=OFF
@@ -19,6 +21,7 @@ else
   # Also compile every public header on its own (CMake's VERIFY_INTERFACE_HEADER_SETS).
   targets=(all all_verify_interface_header_sets)
 fi
+flags+=(-DTTSCALE_WITH_LLAMA_CPP=ON)
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
