@@ -75,6 +75,22 @@ concept generator = requires(G& g, std::span<const trajectory> prefixes, std::sp
   { g.extend(prefixes, engines, out) } -> detail::extend_return;
 };
 
+/// A generator that keeps engine state per node (a KV-cache sequence, token
+/// ids) and wants to know when the search drops a node: `release(nodes)` is
+/// called once for every node the generator has seen (as a prefix or as a
+/// child it returned) when the search will never extend it again — pruned,
+/// resampled away, finished, abandoned, or at the end of the search at the
+/// latest (also when the search fails). A released node is never passed to
+/// extend again by that search. Nodes of different searches are different
+/// trees: key engine state by (&node.tree(), node.id()) or by the step's
+/// engine_state. Calls come from the strategy's thread between rounds (from
+/// the sample threads in first-finish's threads mode, where the generator
+/// is thread-safe anyway).
+template <class G>
+concept releasing_generator = generator<G> && requires(G& g, std::span<const trajectory> nodes) {
+  { g.release(nodes) };
+};
+
 /// A generator whose extend also takes a std::stop_token and returns early
 /// (with whatever steps it has, marked unfinished) once stop is requested;
 /// first-finish search cancels the losers through it.
@@ -177,9 +193,39 @@ class completion_sampler {
     copies.reserve(prefixes.size());
     for (const trajectory& p : prefixes) copies.push_back(copy_prefix(p));
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = step{};
-    std::vector<std::size_t> live(prefixes.size());
-    for (std::size_t i = 0; i < live.size(); ++i) live[i] = i;
 
+    // A releasing stepper gets its private nodes back: each round's prefixes
+    // after the round, every item's last node when the call ends (any way).
+    auto release = [&](std::span<const trajectory> nodes) {
+      if constexpr (releasing_generator<G>)
+        if (!nodes.empty()) inner_->release(nodes);
+    };
+    auto release_leaves = [&] {
+      std::vector<trajectory> leaves;
+      for (const copied_prefix& c : copies) leaves.push_back(c.leaf);
+      release(leaves);
+    };
+    try {
+      accounting total = run_rounds(copies, engines, out, release);
+      release_leaves();
+      return total;
+    } catch (...) {
+      if constexpr (releasing_generator<G>) {
+        try {
+          release_leaves();
+        } catch (...) {  // the original failure is the one to report
+        }
+      }
+      throw;
+    }
+  }
+
+ private:
+  template <class Release>
+  accounting run_rounds(std::vector<copied_prefix>& copies, std::span<random_engine> engines, std::span<step> out,
+                        Release& release) {
+    std::vector<std::size_t> live(copies.size());
+    for (std::size_t i = 0; i < live.size(); ++i) live[i] = i;
     accounting total;
     std::vector<trajectory> batch;
     std::vector<random_engine> batch_engines;
@@ -194,6 +240,7 @@ class completion_sampler {
       batch_out.assign(live.size(), step{});
       total += extend_and_account(*inner_, batch, batch_engines, batch_out);
       std::vector<std::size_t> still_live;
+      std::vector<trajectory> extended = batch;
       for (std::size_t j = 0; j < live.size(); ++j) {
         const std::size_t i = live[j];
         engines[i] = batch_engines[j];  // the item's stream continues where it was
@@ -206,12 +253,12 @@ class completion_sampler {
         copies[i].leaf = copies[i].tree->append(copies[i].leaf.id(), std::move(batch_out[j]));
         if (!merged.finished) still_live.push_back(i);
       }
+      release(extended);
       live = std::move(still_live);
     }
     return total;
   }
 
- private:
   G* inner_;
   std::size_t max_steps_;
 };

@@ -6,6 +6,12 @@
 // caller look at each round (score it with a PRM, stop early), until all have
 // finished, the step limit is reached or the budget says stop.
 //
+// Release (generator.hpp, releasing_generator): after each round the
+// extended leaves (never the root: adaptive self-consistency rolls new
+// candidates from it later) and the children that finished are released; a
+// cut rollout's unfinished leaves stay live for the caller (finish() releases
+// them at the latest).
+//
 // Candidate i's step at depth d is drawn from stream (first_index + i, d), so
 // candidate i's completion is the same whatever n, the batch size or thread
 // count: best-of-4 sees exactly the first 4 samples of best-of-64 (common
@@ -43,6 +49,18 @@ struct no_observer {
   bool operator()(std::span<const trajectory>, std::span<const std::size_t>) const noexcept { return true; }
 };
 
+/// Releases what one lockstep round is done with: the extended prefixes
+/// (except the root) and the finished children.
+template <budget_policy B>
+void release_round(search_context<B>& ctx, std::span<const trajectory> extended, std::span<const trajectory> children) {
+  std::vector<trajectory> done;
+  for (const trajectory& p : extended)
+    if (p.id() != ctx.root().id()) done.push_back(p);
+  for (const trajectory& c : children)
+    if (c.finished()) done.push_back(c);
+  ctx.release(done);
+}
+
 /// Rolls `n` new candidates (indices first_index .. first_index+n-1 for their
 /// random streams) from ctx.root() to completion, at most `max_steps` steps
 /// each. The caller has already admitted them (ctx.admit_samples).
@@ -64,6 +82,7 @@ rollout_state rollout(search_context<B>& ctx, G& gen, std::size_t n, std::size_t
     }
     const std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
     for (std::size_t j = 0; j < children.size(); ++j) state.leaves[live[j]] = children[j];
+    release_round(ctx, std::span<const trajectory>(prefixes).first(children.size()), children);
     const std::vector<std::size_t> extended(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(children.size()));
     if (children.size() < live.size()) state.stopped = stop_reason::generator_call_limit;
     if (!observe(std::span<const trajectory>(children), std::span<const std::size_t>(extended)) && !state.stopped)

@@ -28,6 +28,13 @@
 //    its first generator or verifier call carries the exact accounting
 //    (error::spent()), whoever raised it — a kernel, a selection policy, an
 //    aggregator or a weight source, which know nothing of the search.
+//  - release: for a generator with a release hook (releasing_generator, e.g.
+//    an engine that keeps a KV-cache sequence per node), the context tracks
+//    the nodes the generator has seen (prefixes and children of its calls).
+//    release(nodes) tells it, once per node, that the search will never
+//    extend them again; finish() and the destructor (error paths) release
+//    whatever is still live, so every node the generator saw is released
+//    exactly once. Extending a released node is a strategy bug and throws.
 //  - an optional search_trace (record_to) sees every generated node, every
 //    score and the strategy's keep/prune decisions (mark); without one each
 //    hook is a single pointer test per round.
@@ -95,6 +102,15 @@ struct search_start {
 template <budget_policy Budget = budget>
 class search_context {
  public:
+  search_context(const search_context&) = delete;  // the generator's live nodes are released once
+  search_context& operator=(const search_context&) = delete;
+  ~search_context() {
+    try {
+      release_all();
+    } catch (...) {  // a throwing release hook cannot be reported from here
+    }
+  }
+
   search_context(std::string_view strategy, search_start start, Budget limits, execution exec, std::uint64_t seed)
       : name_(strategy), budget_(std::move(limits)), exec_(exec), seed_(seed),
         started_(std::chrono::steady_clock::now()) {
@@ -217,6 +233,7 @@ class search_context {
       throw size_mismatch(name_ + ": " + std::to_string(engines.size()) + " engines for " +
                           std::to_string(prefixes.size()) + " prefixes");
     require_concurrency<G>("generator");
+    if constexpr (releasing_generator<G>) track_engine_nodes(gen, prefixes);
     const detail::chunk_plan plan = plan_calls(prefixes.size(), stop_reason::generator_call_limit,
                                                &accounting::generator_calls);
     std::vector<step> out(plan.items);
@@ -231,12 +248,61 @@ class search_context {
       add.wall_time = {};
       spent_ += add;
     }
-    rethrow_first<generator_failure>(failures, plan, "generator");
+    bool failed = false;
+    for (const std::exception_ptr& f : failures) failed |= f != nullptr;
     std::vector<trajectory> children;
     children.reserve(plan.items);
-    for (std::size_t i = 0; i < plan.items; ++i) children.push_back(tree_->append(prefixes[i].id(), std::move(out[i])));
+    // A failed round appends nothing — except, for a releasing generator, the
+    // steps of its calls that succeeded: they hold engine state, so they
+    // become nodes that are released when the search unwinds.
+    if (!failed || releasing_generator<G>) {
+      for (std::size_t c = 0; c < plan.chunks(); ++c) {
+        if (failures[c]) continue;
+        for (std::size_t i = plan.begin(c); i < plan.end(c); ++i)
+          children.push_back(tree_->append(prefixes[i].id(), std::move(out[i])));
+      }
+    }
+    if constexpr (releasing_generator<G>) mark_live(children);
+    rethrow_first<generator_failure>(failures, plan, "generator");
     if (trace_) trace_->generated(children);
     return children;
+  }
+
+  /// Tells the generator, if it has a release hook, that the search will
+  /// never extend these nodes again (pruned, resampled away, finished,
+  /// abandoned). Each node is released once: nodes already released, and
+  /// nodes the generator never saw, are skipped. One hook call per release.
+  void release(std::span<const trajectory> nodes) {
+    if (!release_hook_) return;
+    std::vector<trajectory> dropped;
+    for (const trajectory& t : nodes) {
+      const node_id id = t.id();
+      if (id < engine_nodes_.size() && engine_nodes_[id] == node_live) {
+        engine_nodes_[id] = node_released;
+        dropped.push_back(t);
+      }
+    }
+    if (!dropped.empty()) release_hook_(release_target_, dropped);
+  }
+  void release(const trajectory& node) { release(std::span<const trajectory>(&node, 1)); }
+  /// Releases every live node except those in `keep` (e.g. particle Gibbs
+  /// between sweeps: all but the root and the next reference's path).
+  void release_all_except(std::span<const trajectory> keep) {
+    if (!release_hook_) return;
+    std::vector<bool> kept(engine_nodes_.size(), false);
+    for (const trajectory& t : keep)
+      if (t.id() < kept.size()) kept[t.id()] = true;
+    std::vector<trajectory> live;
+    for (std::size_t id = 0; id < engine_nodes_.size(); ++id)
+      if (engine_nodes_[id] == node_live && !kept[id]) live.push_back(tree_->at(static_cast<node_id>(id)));
+    release(live);
+  }
+
+  /// How many nodes the generator has seen and not yet been told to release.
+  [[nodiscard]] std::size_t live_engine_nodes() const noexcept {
+    std::size_t n = 0;
+    for (std::uint8_t s : engine_nodes_) n += s == node_live ? 1 : 0;
+    return n;
   }
 
   /// One batched PRM round: scores the newest step of each node, records it in
@@ -265,6 +331,7 @@ class search_context {
   template <class Answer, class Policy>
     requires selection_policy<Policy, Answer>
   search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy, stop_reason why) {
+    release_all();
     search_result<Answer> r;
     choice<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
     if (trace_) {
@@ -284,6 +351,28 @@ class search_context {
   }
 
  private:
+  static constexpr std::uint8_t node_unseen = 0, node_live = 1, node_released = 2;
+
+  template <class G>
+  void track_engine_nodes(G& gen, std::span<const trajectory> prefixes) {
+    if (!release_hook_) {
+      release_target_ = &gen;
+      release_hook_ = [](void* g, std::span<const trajectory> dropped) { static_cast<G*>(g)->release(dropped); };
+    }
+    for (const trajectory& p : prefixes)
+      if (p.id() < engine_nodes_.size() && engine_nodes_[p.id()] == node_released)
+        throw error(name_ + ": node " + std::to_string(p.id()) +
+                    " was extended after it was released (a bug in the strategy: please report it)");
+    mark_live(prefixes);
+  }
+  void mark_live(std::span<const trajectory> nodes) {
+    for (const trajectory& t : nodes) {
+      if (t.id() >= engine_nodes_.size()) engine_nodes_.resize(std::max<std::size_t>(t.id() + 1, 2 * engine_nodes_.size()), node_unseen);
+      if (engine_nodes_[t.id()] == node_unseen) engine_nodes_[t.id()] = node_live;
+    }
+  }
+  void release_all() { release_all_except({}); }
+
   template <class T>
   void require_concurrency(const char* what) const {
     if (exec_.threads > 1 && !enable_concurrent_calls<T>)
@@ -361,6 +450,10 @@ class search_context {
   trajectory root_;
   accounting spent_;
   search_trace* trace_ = nullptr;
+  // Release bookkeeping, used only with a releasing_generator.
+  void (*release_hook_)(void*, std::span<const trajectory>) = nullptr;
+  void* release_target_ = nullptr;
+  std::vector<std::uint8_t> engine_nodes_;  // by node id: unseen / live / released
 };
 
 TTSCALE_END_NAMESPACE

@@ -179,7 +179,9 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
           break;
         }
         if (top.steps >= options.max_depth) {
-          ctx.mark(pop().state, trace_status::pruned);
+          const trajectory too_deep = pop().state;
+          ctx.mark(too_deep, trace_status::pruned);
+          ctx.release(too_deep);
           continue;
         }
         popped.push_back(pop());

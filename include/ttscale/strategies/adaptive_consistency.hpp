@@ -163,7 +163,10 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
       };
       rollout_state state = rollout(ctx, gen, admitted, sampled, options.max_steps, observe);
       for (const trajectory& leaf : state.leaves)
-        if (!leaf.finished()) ctx.mark(leaf, trace_status::pruned);
+        if (!leaf.finished() && leaf.id() != ctx.root().id()) {  // abandoned: later batches start at the root
+          ctx.mark(leaf, trace_status::pruned);
+          ctx.release(leaf);
+        }
       sampled += admitted;
       if (state.stopped && state.stopped != stop_reason::early_stop) stopped = state.stopped;
       batch = std::min(batch * options.growth, static_cast<double>(options.max_samples));

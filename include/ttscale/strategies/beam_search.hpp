@@ -129,6 +129,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
           finished.push_back(c);
         } else if (options.filter_duplicates && !seen.insert(c.path_hash()).second) {
           ctx.mark(c, trace_status::pruned);
+          ctx.release(c);
         } else {
           pool.push_back(c);
           pool_scores.push_back(round.scores[i]);
@@ -141,8 +142,16 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
           detail::keep_best(pool_scores, keep_count, options.temperature, selection_stream);
       ctx.mark(pool, trace_status::pruned);
       live.clear();
-      for (std::size_t k : keep) live.push_back(pool[k]);
+      std::vector<bool> kept(pool.size(), false);
+      for (std::size_t k : keep) {
+        live.push_back(pool[k]);
+        kept[k] = true;
+      }
       ctx.mark(live, trace_status::kept);
+      std::vector<trajectory> pruned;
+      for (std::size_t i = 0; i < pool.size(); ++i)
+        if (!kept[i]) pruned.push_back(pool[i]);
+      ctx.release(pruned);
     }
     return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
   });

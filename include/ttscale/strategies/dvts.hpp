@@ -96,9 +96,11 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
       }
       ctx.mark(round.children, trace_status::pruned);
       std::vector<std::size_t> still_live;
+      std::vector<bool> advanced(round.children.size(), false);
       for (std::size_t j = 0; j < live.size(); ++j) {
         if (!best[j] || group_size[j] < options.beam_width) continue;
         const std::size_t t = live[j];
+        advanced[*best[j]] = true;
         beam[t] = round.children[*best[j]];
         ctx.mark(beam[t], trace_status::kept);
         if (beam[t].finished())
@@ -107,6 +109,10 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
           still_live.push_back(t);
       }
       live = std::move(still_live);
+      std::vector<trajectory> pruned;
+      for (std::size_t i = 0; i < round.children.size(); ++i)
+        if (!advanced[i]) pruned.push_back(round.children[i]);
+      ctx.release(pruned);
       if ((stopped = round.cut)) break;
     }
     std::vector<trajectory> finished;

@@ -120,6 +120,23 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
   auto run = [&](std::size_t i) {
     try {
       copied_prefix own = copy_prefix(ctx.root());
+      // A releasing generator sees this sample's private nodes: each is
+      // released once, when the sample moves past it or ends (any way).
+      struct private_node_release {
+        G& gen;
+        trajectory held;
+        void pass(const trajectory& next) {
+          if constexpr (releasing_generator<G>)
+            if (held.valid()) gen.release(std::span<const trajectory>(&held, 1));
+          held = next;
+        }
+        ~private_node_release() {
+          try {
+            pass(trajectory{});
+          } catch (...) {  // a throwing release hook cannot be reported from a destructor
+          }
+        }
+      } released{gen, {}};
       for (std::size_t depth = 0; depth < max_steps && !stop.stop_requested(); ++depth) {
         {
           std::lock_guard lock(race.mutex);
@@ -137,11 +154,13 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
         random_engine engine = ctx.engine({i, depth});
         step out;
         const trajectory prefix[1] = {own.leaf};
+        if (!released.held.valid()) released.held = own.leaf;
         accounting a;
         a = extend_and_account(gen, prefix, std::span<random_engine>(&engine, 1), std::span<step>(&out, 1),
                                stop.get_token());
         a.generator_calls -= std::min<std::uint64_t>(a.generator_calls, 1);  // already reserved
         own.leaf = own.tree->append(own.leaf.id(), out);
+        released.pass(own.leaf);
         steps[i].push_back(std::move(out));
         std::lock_guard lock(race.mutex);
         race.spent += a;

@@ -148,7 +148,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
       st.reset(ctx.root(), k == 0 ? admitted : o.n);
       const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-          o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false};
+          o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false, o.sweeps > 1};
       const std::optional<stop_reason> why = detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
       if (!stopped) stopped = why;
       detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);
@@ -161,6 +161,11 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       ref.nodes.assign(st.paths[chosen].depth(), trajectory{});
       trajectory t = st.paths[chosen];
       for (std::size_t d = ref.nodes.size(); d-- > 0; t = t.parent()) ref.nodes[d] = t;
+      // Later sweeps extend only the root and (through resampling onto the
+      // reference) the reference's nodes: every other node is done.
+      std::vector<trajectory> keep = ref.nodes;
+      keep.push_back(ctx.root());
+      ctx.release_all_except(keep);
     }
     if constexpr (std::same_as<Score, particle_score::normalized_weight_t>) {
       for (auto& c : candidates) c.score /= static_cast<double>(sweeps_done);

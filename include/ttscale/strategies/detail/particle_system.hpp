@@ -115,6 +115,11 @@ struct sweep_plan {
   /// The temperature depends on ESS(lw) (entropic annealing); otherwise the
   /// untempered ESS pass is skipped when T = 1.
   bool temperature_reads_ess = false;
+  /// Particle Gibbs with later sweeps: any ancestor of a final particle may
+  /// become the next reference, whose nodes later sweeps extend again, so
+  /// extended ancestors are not released during the sweep (the strategy
+  /// releases all but the reference when the sweep ends).
+  bool keep_ancestry = false;
 };
 
 /// Particle `slot`'s incremental log-weight from the score r of its newest
@@ -194,6 +199,11 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       st.paths[live[j]] = children[j];
       st.finished[live[j]] = children[j].finished() ? 1 : 0;
     }
+    // Release: the extended parents (each is extended in this one round;
+    // duplicates from resampling all were) and the children that finished.
+    if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(prefixes).first(children.size()));
+    for (const trajectory& c : children)
+      if (c.finished()) ctx.release(c);
     if (children.size() < live.size()) return stop_reason::generator_call_limit;
 
     // The reference's step t is given: reuse its node, or graft the step onto
@@ -226,6 +236,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
         }
       if (prefixes.empty()) break;
       const std::vector<trajectory> ahead = ctx.extend(gen, prefixes, keys);
+      if (la > 1) ctx.release(std::span<const trajectory>(prefixes).first(ahead.size()));  // look-ahead-only nodes
       if (ahead.size() < prefixes.size()) return stop_reason::generator_call_limit;
       for (std::size_t q = 0; q < ahead.size(); ++q) weigh_nodes[which[q]] = ahead[q];
     }
@@ -244,6 +255,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
       const std::size_t s = weigh_slot[j];
       st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, scores[j], weigh_nodes[j], s);
       st.rewards[s] = scores[j];
+      if (weigh_nodes[j].id() != st.paths[s].id()) ctx.release(weigh_nodes[j]);  // a look-ahead leaf, done
     }
     if (ref_active) {
       const double r = score_ref ? scores.back() : ref_child.step_score();
@@ -328,6 +340,18 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
         st.rewards[competing[k]] = old_rewards[from];
         st.finished[competing[k]] = old_finished[from];
         st.log_weights[competing[k]] = 0.0;
+      }
+      // The particles resampling dropped (held by no slot now) are never
+      // extended again, and none of them is an ancestor of a survivor.
+      std::vector<trajectory> dropped;
+      for (std::size_t k = 0; k < competing.size(); ++k)
+        if (resampler.offspring[k] == 0 && !(conditional && k == 0)) dropped.push_back(old_paths[competing[k]]);
+      if (!dropped.empty()) {
+        std::vector<node_id> held;
+        for (const trajectory& p : st.paths) held.push_back(p.id());
+        std::sort(held.begin(), held.end());
+        std::erase_if(dropped, [&](const trajectory& d) { return std::binary_search(held.begin(), held.end(), d.id()); });
+        ctx.release(dropped);
       }
     }
     rounds.push_back(std::move(rec));

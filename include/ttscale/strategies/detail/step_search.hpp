@@ -88,6 +88,11 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
   }
   std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
   if (children.size() < prefixes.size()) round.cut = stop_reason::generator_call_limit;
+  // Every parent is expanded in one round only (beam, DVTS and A* never
+  // expand a node twice): the engine may drop it now.
+  std::vector<trajectory> parents;
+  for (const expansion& e : expansions) parents.push_back(e.parent);
+  ctx.release(parents);
   from.resize(children.size());
 
   // Look-ahead: leaves[i] is the node whose PRM score judges children[i].
@@ -104,12 +109,20 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
       }
     if (rolling.empty()) break;
     const std::vector<trajectory> rolled = ctx.extend(gen, rolling, roll_keys);
+    if (step > 0) ctx.release(std::span<const trajectory>(rolling).first(rolled.size()));  // look-ahead-only nodes
     for (std::size_t r = 0; r < rolled.size(); ++r) leaves[which[r]] = rolled[r];
     if (rolled.size() < rolling.size()) round.cut = stop_reason::generator_call_limit;
   }
 
   const std::vector<double> leaf_scores = ctx.score_steps(prm, leaves);
   if (leaf_scores.size() < leaves.size()) round.cut = stop_reason::verifier_call_limit;
+  // Look-ahead leaves only judged their child; finished children are never expanded.
+  std::vector<trajectory> done;
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    if (leaves[i].id() != children[i].id()) done.push_back(leaves[i]);
+    if (children[i].finished()) done.push_back(children[i]);
+  }
+  ctx.release(done);
   children.resize(leaf_scores.size());
   from.resize(leaf_scores.size());
   round.scores.resize(children.size());
