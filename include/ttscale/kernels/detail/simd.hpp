@@ -24,7 +24,6 @@
 #include <type_traits>
 
 #if defined(__SSE2__) || defined(_M_X64)
-#include <immintrin.h>
 #define TTSCALE_KERNELS_HAS_SSE2 1
 #endif
 #if defined(__AVX2__) && defined(__FMA__)
@@ -32,6 +31,14 @@
 #endif
 #if defined(__AVX512F__)
 #define TTSCALE_KERNELS_HAS_AVX512 1
+#endif
+// Compile time: <immintrin.h> declares every x86 extension (47k lines with GCC 12,
+// over a quarter of the preprocessed text of a strategy that uses the kernels); the
+// default x86-64 build (SSE2 only) needs just <emmintrin.h> (5k lines).
+#if defined(TTSCALE_KERNELS_HAS_AVX2) || defined(TTSCALE_KERNELS_HAS_AVX512) || defined(_MSC_VER)
+#include <immintrin.h>
+#elif defined(TTSCALE_KERNELS_HAS_SSE2)
+#include <emmintrin.h>
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
