@@ -22,6 +22,7 @@ else
   targets=(all all_verify_interface_header_sets)
 fi
 flags+=(-DTTSCALE_WITH_LLAMA_CPP=ON)
-cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+# TTSCALE_REQUIRE_ALL: a missing package fails here; it never skips tests quietly.
+cmake -S . -B "$dir" -DTTSCALE_REQUIRE_ALL=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
