@@ -79,6 +79,11 @@ struct generator_options {
   std::uint32_t max_step_tokens = 256;   ///< a step ends (unfinished) after this many tokens
   kernels::sampling_params sampling{};   ///< temperature, top-k, top-p, min-p
   bool add_bos = true;                   ///< tokenize prompts with the model's BOS (if it wants one)
+  /// true: a child's sequence is a copy of its parent's (shared KV cells,
+  /// nothing re-decoded). false: every item re-decodes its whole path into a
+  /// fresh sequence, as an engine without prefix caching does — the baseline
+  /// the sharing speed-up is measured against (results are the same).
+  bool share_prefixes = true;
 };
 
 /// The ttscale generator over an engine; see the header comment. Not
@@ -99,13 +104,32 @@ class generator {
     const engine::participant in_call(*engine_);  // ticks merge with other searches' on this engine
     std::vector<item> items(prefixes.size());
     try {
+      std::vector<const node_state*> from(prefixes.size());
       for (std::size_t i = 0; i < prefixes.size(); ++i) {
-        node_state& from = state_for(prefixes[i]);
-        item& it = items[i];
-        it.seq = engine_->acquire(live_sequences() + i);
-        engine_->copy(from.seq, it.seq);
-        it.pos = from.n_past;
-        sample_next(it, std::span<const float>(from.logits.data(), vocab), engines[i]);
+        from[i] = &state_for(prefixes[i]);
+        items[i].seq = engine_->acquire(live_sequences() + i);
+        items[i].path = from[i]->path_tokens;
+        items[i].pos = from[i]->n_past;
+      }
+      if (options_.share_prefixes) {
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          engine_->copy(from[i]->seq, items[i].seq);
+          sample_next(items[i], std::span<const float>(from[i]->logits.data(), vocab), engines[i]);
+        }
+      } else {  // re-decode every item's path from scratch, all items in one batched prefill
+        std::vector<engine::entry> entries;
+        std::vector<std::size_t> owner;
+        for (std::size_t i = 0; i < items.size(); ++i)
+          for (std::size_t k = 0; k < items[i].path.size(); ++k) {
+            entries.push_back({items[i].path[k], static_cast<llama_pos>(k), items[i].seq, k + 1 == items[i].path.size()});
+            if (k + 1 == items[i].path.size()) owner.push_back(i);
+          }
+        std::vector<std::vector<float>> first(items.size());
+        std::size_t next = 0;
+        engine_->decode(entries, [&](std::size_t, std::span<const float> logits) {
+          first[owner[next++]].assign(logits.begin(), logits.end());
+        }, true);
+        for (std::size_t i = 0; i < items.size(); ++i) sample_next(items[i], first[i], engines[i]);
       }
       // Ticks: one decode carries the newest token of every item still going.
       std::vector<engine::entry> tick;
@@ -153,6 +177,8 @@ class generator {
       st.seq = it.seq;
       st.n_past = it.pos;
       st.logits = std::move(it.logits);
+      st.path_tokens = std::move(it.path);
+      st.path_tokens.insert(st.path_tokens.end(), it.tokens.begin(), it.tokens.end());
       st.step_tokens = std::move(it.tokens);
       st.unbound = true;
       states_.emplace(id, std::move(st));
@@ -196,6 +222,7 @@ class generator {
     llama_pos n_past = 0;                  // tokens in the sequence
     std::vector<float> logits;             // next-token logits after the path
     std::vector<llama_token> step_tokens;  // the step's own tokens (none for a root)
+    std::vector<llama_token> path_tokens;  // every token in the sequence, prompt included
     std::size_t holders = 0;               // tree nodes bound to this state, not yet released
     bool unbound = false;                  // produced, not yet seen as a node
   };
@@ -208,6 +235,7 @@ class generator {
     bool finished = false;       // end of generation: the trajectory is complete
     std::string text;
     std::vector<llama_token> tokens;
+    std::vector<llama_token> path;  // the prefix's tokens
     double logprob = 0.0;
     std::vector<float> logits;   // after the step (unfinished steps)
   };
@@ -289,6 +317,7 @@ class generator {
       throw;
     }
     st.n_past = static_cast<llama_pos>(tokens.size());
+    st.path_tokens = tokens;
     return st;
   }
 
