@@ -27,36 +27,44 @@ struct chunk_plan {
   [[nodiscard]] std::size_t end(std::size_t c) const noexcept { return std::min(items, (c + 1) * chunk_size); }
 };
 
+/// Runs run_one(context, c) for every c in [0, n) on up to `threads` threads.
+/// Compile time: the thread pool does not depend on the callable, so it is
+/// compiled once per translation unit, not once per generator and verifier type.
+inline void run_indices(std::size_t n, unsigned threads, void* context, void (*run_one)(void*, std::size_t)) {
+  const std::size_t workers = std::min<std::size_t>(threads == 0 ? 1 : threads, n);
+  if (workers <= 1) {
+    for (std::size_t c = 0; c < n; ++c) run_one(context, c);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t c = next.fetch_add(1); c < n; c = next.fetch_add(1)) run_one(context, c);
+  };
+  std::vector<std::jthread> pool;
+  pool.reserve(workers - 1);
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+}  // the pool's jthreads join here
+
 /// Calls fn(chunk, begin, end) for every chunk, on up to `threads` threads.
 /// Returns one exception_ptr per chunk (null where it succeeded); every chunk
 /// runs even if another fails, so the caller can account for all of them.
 template <class Fn>
 std::vector<std::exception_ptr> run_chunks(const chunk_plan& plan, unsigned threads, Fn&& fn) {
-  const std::size_t n = plan.chunks();
-  std::vector<std::exception_ptr> failures(n);
-  auto run_one = [&](std::size_t c) {
+  struct state {
+    const chunk_plan& plan;
+    Fn& fn;
+    std::vector<std::exception_ptr> failures;
+  } s{plan, fn, std::vector<std::exception_ptr>(plan.chunks())};
+  run_indices(s.failures.size(), threads, &s, [](void* p, std::size_t c) {
+    state& self = *static_cast<state*>(p);
     try {
-      fn(c, plan.begin(c), plan.end(c));
+      self.fn(c, self.plan.begin(c), self.plan.end(c));
     } catch (...) {
-      failures[c] = std::current_exception();
+      self.failures[c] = std::current_exception();
     }
-  };
-  const std::size_t workers = std::min<std::size_t>(threads == 0 ? 1 : threads, n);
-  if (workers <= 1) {
-    for (std::size_t c = 0; c < n; ++c) run_one(c);
-    return failures;
-  }
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t c = next.fetch_add(1); c < n; c = next.fetch_add(1)) run_one(c);
-  };
-  {
-    std::vector<std::jthread> pool;
-    pool.reserve(workers - 1);
-    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-    work();
-  }  // jthreads join here
-  return failures;
+  });
+  return std::move(s.failures);
 }
 
 }  // namespace detail
