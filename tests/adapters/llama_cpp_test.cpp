@@ -290,3 +290,28 @@ TEST_CASE("concurrent searches on one engine merge their ticks and match sequent
         Approx(static_cast<double>(sequential.stats().decoded_tokens)).epsilon(0.05));
   CHECK(shared.sequences_in_use() == 0);
 }
+
+TEST_CASE("finish strings end the trajectory with the token that completes them", "[llama_cpp]") {
+  lc::engine e(tiny_model(), {.n_ctx = 1024, .n_seq_max = 16, .n_threads = 1});
+  lc::generator gen(e, {.step_delimiter = "", .max_step_tokens = 40, .finish_strings = {"e"}});
+  search_context ctx("test", "Tell me", budget{}, execution{}, 9);
+  std::vector<trajectory> roots(8, ctx.root());
+  std::vector<stream_key> keys;
+  for (std::uint64_t i = 0; i < 8; ++i) keys.push_back({i, 0});
+  const auto children = ctx.extend(gen, roots, keys);
+  std::size_t finished = 0;
+  for (const trajectory& c : children) {
+    const std::string& text = c.last_step().text;
+    if (c.finished()) {
+      ++finished;
+      CHECK(text.find('e') != std::string::npos);
+      CHECK(text.size() - text.find('e') <= 32);  // it ended with the piece that brought the first 'e'
+    } else {
+      CHECK(c.last_step().tokens == 40);
+      CHECK(text.find('e') == std::string::npos);
+    }
+  }
+  CHECK(finished > 0);
+  ctx.release(children);
+  CHECK(gen.live_sequences() <= 1);  // the prompt's, until the context goes
+}

@@ -12,6 +12,7 @@
 #include <ggml-backend.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <cstddef>
@@ -116,6 +117,7 @@ struct engine_stats {
   std::uint64_t decoded_tokens = 0;  ///< tokens those calls processed (prefill included)
   std::uint64_t prefill_tokens = 0;  ///< of which prompt / unknown-prefix tokens
   std::uint64_t sequence_copies = 0; ///< llama_memory_seq_cp calls (forks)
+  std::chrono::nanoseconds decode_time{0};  ///< wall time inside llama_decode
 };
 
 /// A llama context with a pool of sequence ids. Thread-safe: several
@@ -288,7 +290,9 @@ class engine {
           batch_.logits[j] = e.output;
           prefill_tokens += slots[k].first->prefill ? 1 : 0;
         }
+        const auto started = std::chrono::steady_clock::now();
         const int32_t rc = llama_decode(context_.get(), batch_);
+        stats_.decode_time += std::chrono::steady_clock::now() - started;
         ++stats_.decodes;
         stats_.decoded_tokens += end - begin;
         stats_.prefill_tokens += prefill_tokens;

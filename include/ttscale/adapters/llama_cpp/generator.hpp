@@ -77,6 +77,10 @@ namespace llama_cpp {
 struct generator_options {
   std::string step_delimiter = "\n\n";   ///< a step ends with the token that completes it ("" = no delimiter)
   std::uint32_t max_step_tokens = 256;   ///< a step ends (unfinished) after this many tokens
+  /// Texts that end the trajectory (like llama-server's `stop`): the step
+  /// ends, finished, with the token that completes one (e.g. "</answer>");
+  /// end-of-generation always finishes it too.
+  std::vector<std::string> finish_strings{};
   kernels::sampling_params sampling{};   ///< temperature, top-k, top-p, min-p
   bool add_bos = true;                   ///< tokenize prompts with the model's BOS (if it wants one)
   /// true: a child's sequence is a copy of its parent's (shared KV cells,
@@ -253,11 +257,14 @@ class generator {
     }
     const std::size_t before = it.text.size();
     it.text += engine_->llm().piece(token);
-    const std::string& d = options_.step_delimiter;
-    const std::size_t from = before >= d.size() ? before - d.size() + 1 : 0;
-    it.ended = (!d.empty() && it.text.find(d, from) != std::string::npos) || it.tokens.size() >= options_.max_step_tokens;
+    auto completes = [&](const std::string& d) {  // the newest piece completes d
+      const std::size_t from = before >= d.size() ? before - d.size() + 1 : 0;
+      return !d.empty() && it.text.find(d, from) != std::string::npos;
+    };
+    for (const std::string& f : options_.finish_strings) it.finished = it.finished || completes(f);
+    it.ended = it.finished || completes(options_.step_delimiter) || it.tokens.size() >= options_.max_step_tokens;
     it.token = token;
-    it.pending = true;
+    it.pending = !it.finished;  // a finished trajectory needs no next-token logits
   }
 
   void require_room(const item& it) const {
