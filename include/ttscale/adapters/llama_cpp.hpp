@@ -8,3 +8,4 @@
 
 #include <ttscale/adapters/llama_cpp/engine.hpp>
 #include <ttscale/adapters/llama_cpp/generator.hpp>
+#include <ttscale/adapters/llama_cpp/verifier.hpp>
