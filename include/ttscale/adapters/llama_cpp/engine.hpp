@@ -109,6 +109,8 @@ struct engine_options {
   /// Decode threads; 0 = the machine's hardware threads. (llama.cpp's own
   /// default can exceed the cores, and its threads spin at barriers.)
   std::int32_t n_threads = 0;
+  /// llama.cpp's flash attention (its automatic choice when true); see engine().
+  bool flash_attention = false;
 };
 
 /// What an engine did, counted exactly.
@@ -140,6 +142,13 @@ class engine {
     p.n_batch = options.n_batch;
     p.n_ubatch = options.n_batch;
     p.kv_unified = true;  // one cell pool for all sequences: a fork shares its prefix's cells
+    // llama.cpp aborts the process when a batch has more outputs than
+    // n_outputs_max (default n_batch): allow one per sequence as well.
+    p.n_outputs_max = std::max(options.n_batch, options.n_seq_max);
+    // Flash attention on the CPU makes a sequence's logits depend on the other
+    // sequences in the batch (4e-4 measured): off, so merged ticks and batch
+    // sizes cannot change a search.
+    if (!options.flash_attention) p.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     const std::int32_t threads =
         options.n_threads > 0 ? options.n_threads
                               : static_cast<std::int32_t>(std::max(1u, std::thread::hardware_concurrency()));
