@@ -38,6 +38,10 @@
 
 #include <time.h>
 
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+#include <llama.h>
+#endif
+
 namespace k = ttscale::kernels;
 
 namespace {
@@ -149,7 +153,39 @@ const std::vector<setting> settings = {
     {"greedy(T=0)", {0.0, 0, 1.0, 0.0}},
 };
 
-enum class impl { kernel, twin, full_sort };
+enum class impl { kernel, twin, full_sort, llama_chain };
+
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+// llama.cpp's own sampler chain with the same settings (top_k, top_p, min_p,
+// temp, then dist; greedy at T = 0), as common_sampler_init builds it: the
+// baseline the issue names. Each draw fills a llama_token_data_array from the
+// logits, as llama.cpp's sampling does per token.
+struct llama_chain_sampler {
+  llama_sampler* chain = nullptr;
+  std::vector<llama_token_data> cur;
+  llama_chain_sampler(const k::sampling_params& p, std::size_t n) : cur(n) {
+    chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    if (p.temperature == 0.0) {
+      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+      return;
+    }
+    llama_sampler_chain_add(chain, llama_sampler_init_top_k(static_cast<int32_t>(p.top_k)));
+    llama_sampler_chain_add(chain, llama_sampler_init_top_p(static_cast<float>(p.top_p), 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_min_p(static_cast<float>(p.min_p), 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_temp(static_cast<float>(p.temperature)));
+    llama_sampler_chain_add(chain, llama_sampler_init_dist(1234));
+  }
+  llama_chain_sampler(const llama_chain_sampler&) = delete;
+  llama_chain_sampler& operator=(const llama_chain_sampler&) = delete;
+  ~llama_chain_sampler() { llama_sampler_free(chain); }
+  std::int32_t operator()(std::span<const float> x) {
+    for (std::size_t i = 0; i < x.size(); ++i) cur[i] = {static_cast<llama_token>(i), x[i], 0.0f};
+    llama_token_data_array arr{cur.data(), x.size(), -1, false};
+    llama_sampler_apply(chain, &arr);
+    return arr.data[arr.selected].id;
+  }
+};
+#endif
 
 // One draw per call, input and uniform picked at random.
 struct runner {
@@ -160,7 +196,14 @@ struct runner {
   full_sort_sampler sorter;
   ttscale::random_engine rng{42};
   std::int64_t sink = 0;
-  runner(std::size_t n_, k::sampling_params p, impl w) : n(n_), params(p), which(w), ws(n_) {}
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+  std::unique_ptr<llama_chain_sampler> chain;
+#endif
+  runner(std::size_t n_, k::sampling_params p, impl w) : n(n_), params(p), which(w), ws(n_) {
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+    if (w == impl::llama_chain) chain = std::make_unique<llama_chain_sampler>(p, n_);
+#endif
+  }
   void draw() {
     auto& x = get_pool(n).x[rng() >> 61];
     const double u = rng.uniform();
@@ -169,6 +212,11 @@ struct runner {
       case impl::kernel: r = k::sample_logits(x, params, u, ws); break;
       case impl::twin: r = k::scalar::sample_logits(x, params, u, ws); break;
       case impl::full_sort: r = sorter(x, params, u); break;
+      case impl::llama_chain:
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+        r.token = (*chain)(x);
+#endif
+        break;
     }
     sink += r.token;
   }
@@ -209,6 +257,12 @@ void register_all(std::size_t n) {
                                        state.counters["x_scalar_twin"] = tw / kernel;
                                        state.counters["x_full_sort"] = fs / kernel;
                                        benchmark::DoNotOptimize(twin.sink + sort.sink);
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+                                       // The issue's baseline: llama.cpp's chain, timed back to back too.
+                                       runner chain(n, p, impl::llama_chain);
+                                       state.counters["x_llama_chain"] = burst_ns(chain, 5e7) / kernel;
+                                       benchmark::DoNotOptimize(chain.sink);
+#endif
                                      }
                                      benchmark::DoNotOptimize(r.sink);
                                      state.SetItemsProcessed(it * std::int64_t(n));  // logits read
@@ -218,6 +272,9 @@ void register_all(std::size_t n) {
     reg("kernel", impl::kernel);
     reg("scalar_twin", impl::twin);
     reg("full_sort", impl::full_sort);
+#if defined(TTSCALE_LLAMA_CPP_BACKEND_DIR)
+    reg("llama_chain", impl::llama_chain);
+#endif
   }
 }
 
