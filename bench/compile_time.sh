@@ -14,7 +14,9 @@
 # version of the headers, run for run under the same load:
 #   git archive <commit> include | tar -x -C /tmp/old
 #   BASELINE=/tmp/old/include bash bench/compile_time.sh
-# (INCLUDE=dir measures another include directory instead of this one.)
+# (INCLUDE=dir measures another include directory instead of this one.) On a
+# machine shared with other jobs, ICOUNT=1 counts the compiler's instructions
+# with valgrind instead of timing it: slow, but independent of the load.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 include="${INCLUDE:-$root/include}"
@@ -114,49 +116,67 @@ names+=(all_eleven)
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)"
 echo "CPU: ${cpu:-unknown} ($(nproc) cores; one compile at a time; load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'))"
 echo "Compiler: $("$cxx" --version | head -1)"
-echo "Command: $cxx ${flags[*]} -I $include -c <tu>.cpp; median of $repeats runs"
+if [ "${ICOUNT:-0}" = 1 ]; then
+  repeats=1
+  unit="G instr"
+  echo "Command: valgrind --tool=callgrind --trace-children=yes $cxx ${flags[*]} -I $include -c <tu>.cpp"
+  echo "G instr = billions of instructions the compiler executes: slow (about 50x) but the same however loaded the machine is"
+else
+  unit="cpu s"
+  echo "Command: $cxx ${flags[*]} -I $include -c <tu>.cpp; median of $repeats runs"
+  echo "cpu = user + system seconds of the compiler (less sensitive than wall to other jobs); wall = elapsed"
+fi
 [ -n "${BASELINE:-}" ] && echo "Baseline: the same with -I $BASELINE, alternating run by run with the command above"
-echo "cpu = user + system seconds of the compiler (less sensitive than wall to other jobs); wall = elapsed"
 [ "${KEEP:-0}" = 1 ] && echo "Sources: $work"
 echo
 if [ -n "${BASELINE:-}" ]; then
-  printf '%-26s %12s %7s %7s %7s\n' "translation unit" "baseline cpu" "cpu s" "change" "wall s"
-  printf '%-26s %12s %7s %7s %7s\n' "--------------------------" "------------" "-------" "-------" "-------"
+  printf '%-26s %14s %9s %7s %7s\n' "translation unit" "baseline $unit" "$unit" "change" "wall s"
+  printf '%-26s %14s %9s %7s %7s\n' "--------------------------" "--------------" "---------" "-------" "-------"
 else
-  printf '%-26s %7s %7s\n' "translation unit" "cpu s" "wall s"
-  printf '%-26s %7s %7s\n' "--------------------------" "-------" "-------"
+  printf '%-26s %9s %7s\n' "translation unit" "$unit" "wall s"
+  printf '%-26s %9s %7s\n' "--------------------------" "---------" "-------"
 fi
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
-# compile <name> <include dir>: sets $wall and $cpu, or exits with the compiler's errors.
-compile() {
-  local name="$1" dir="$2" user sys
+# measure <name> <include dir>: sets $value (cpu seconds, or G instructions with
+# ICOUNT=1) and $wall, or exits with the compiler's errors.
+measure() {
+  local name="$1" dir="$2" user sys run=()
+  [ "${ICOUNT:-0}" = 1 ] && run=(valgrind --tool=callgrind --trace-children=yes --cache-sim=no --branch-sim=no
+                                 "--callgrind-out-file=$work/callgrind.%p" -q)
+  rm -f "$work"/callgrind.*
   TIMEFORMAT='%R %U %S'
-  if ! { time "$cxx" "${flags[@]}" -I "$dir" -c "$work/$name.cpp" -o "$work/$name.o" \
+  if ! { time "${run[@]}" "$cxx" "${flags[@]}" -I "$dir" -c "$work/$name.cpp" -o "$work/$name.o" \
            2>"$work/$name.err"; } 2>"$work/$name.time"; then
     echo "compile_time.sh: $name does not compile with -I $dir:" >&2
     head -40 "$work/$name.err" >&2
     exit 1
   fi
   read -r wall user sys <"$work/$name.time"
-  cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')"
+  if [ "${ICOUNT:-0}" = 1 ]; then
+    value="$(cat "$work"/callgrind.* | awk '/^summary:/ { n += $2 } END { printf "%.2f", n / 1e9 }')"
+  else
+    value="$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')"
+  fi
 }
 for name in "${names[@]}"; do
   [ -f "$work/$name.cpp" ] || { echo "compile_time.sh: no TU named '$name'" >&2; exit 2; }
-  cpu_times=() wall_times=() base_times=()
+  values=() wall_times=() base_values=()
   for ((r = 0; r < repeats; ++r)); do
     if [ -n "${BASELINE:-}" ]; then
-      compile "$name" "$BASELINE"
-      base_times+=("$cpu")
+      measure "$name" "$BASELINE"
+      base_values+=("$value")
     fi
-    compile "$name" "$include"
-    cpu_times+=("$cpu")
+    measure "$name" "$include"
+    values+=("$value")
     wall_times+=("$wall")
   done
+  wall_s="$(printf '%.2f' "$(median "${wall_times[@]}")")"
+  [ "${ICOUNT:-0}" = 1 ] && wall_s="-"  # valgrind's, not the compiler's
   if [ -n "${BASELINE:-}" ]; then
-    base="$(median "${base_times[@]}")" now="$(median "${cpu_times[@]}")"
-    printf '%-26s %12.2f %7.2f %6.0f%% %7.2f\n' "$name" "$base" "$now" \
-      "$(awk -v b="$base" -v a="$now" 'BEGIN { print (a - b) * 100 / b }')" "$(median "${wall_times[@]}")"
+    base="$(median "${base_values[@]}")" now="$(median "${values[@]}")"
+    printf '%-26s %14.2f %9.2f %6.0f%% %7s\n' "$name" "$base" "$now" \
+      "$(awk -v b="$base" -v a="$now" 'BEGIN { print (a - b) * 100 / b }')" "$wall_s"
   else
-    printf '%-26s %7.2f %7.2f\n' "$name" "$(median "${cpu_times[@]}")" "$(median "${wall_times[@]}")"
+    printf '%-26s %9.2f %7s\n' "$name" "$(median "${values[@]}")" "$wall_s"
   fi
 done
