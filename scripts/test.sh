@@ -6,7 +6,7 @@
 #        takes minutes per test file with ASan at -O1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --tests
 # llama.cpp for the llama.cpp adapter's tests: fetched once into ${TTSCALE_CACHE:-~/.cache/ttscale}.
 bash scripts/fetch_llama_cpp.sh --quiet
 if [ "${TTSCALE_SANITIZE:-0}" = 1 ]; then
