@@ -34,13 +34,16 @@ trajectory path(trajectory_tree& tree, const std::vector<std::string>& texts) {
 // training data's generator: C++ and Python must agree character for character.
 TEST_CASE("compact notation matches the training data's", "[toy][notation]") {
   const auto a = problem(7, {{op_kind::add, 5}, {op_kind::mul, 9}, {op_kind::sub, 99}});
-  CHECK(toy::compact_prompt(a) == "007+05*9-99\n");
-  CHECK(toy::compact_solution(a) == std::vector<std::string>{"007+05=012\n", "012*9=108\n", "108-99=009."});
+  CHECK(toy::compact_prompt(a) == "700+50*9-99\n");
+  CHECK(toy::compact_solution(a) == std::vector<std::string>{"700+50=210\n", "210*9=801\n", "801-99=900."});
   const auto b = problem(243, {{op_kind::mul, 4}, {op_kind::sub, 78}, {op_kind::sub, 81}, {op_kind::mul, 3}});
-  CHECK(toy::compact_prompt(b) == "243*4-78-81*3\n");
+  CHECK(toy::compact_prompt(b) == "342*4-87-18*3\n");
   CHECK(toy::compact_solution(b) ==
-        std::vector<std::string>{"243*4=972\n", "972-78=894\n", "894-81=813\n", "813*3=439."});
+        std::vector<std::string>{"342*4=279\n", "279-87=498\n", "498-18=318\n", "318*3=934."});
   CHECK(b.answer() == 439);
+  const auto c = problem(417, {{op_kind::add, 23}, {op_kind::mul, 3}, {op_kind::sub, 5}});  // the header's example
+  CHECK(toy::compact_prompt(c) == "714+32*3-50\n");
+  CHECK(toy::compact_solution(c) == std::vector<std::string>{"714+32=044\n", "044*3=023\n", "023-50=513."});
 }
 
 TEST_CASE("every problem of the world has a solution that reads back its answer", "[toy][notation]") {
@@ -53,36 +56,38 @@ TEST_CASE("every problem of the world has a solution that reads back its answer"
 }
 
 TEST_CASE("the final value is read only from a well-formed last step", "[toy][notation]") {
-  CHECK(toy::compact_final_value("108-99=009.") == 9);
-  CHECK(toy::compact_final_value("108-99=009.\n") == 9);
-  CHECK_FALSE(toy::compact_final_value("108-99=009\n").has_value());  // not the last step
-  CHECK_FALSE(toy::compact_final_value("108-99=09.").has_value());    // two digits
-  CHECK_FALSE(toy::compact_final_value("108-99=0a9.").has_value());
-  CHECK_FALSE(toy::compact_final_value("=009").has_value());
+  CHECK(toy::compact_final_value("801-99=900.") == 9);
+  CHECK(toy::compact_final_value("023-50=513.") == 315);
+  CHECK(toy::compact_final_value("023-50=513.\n") == 315);
+  CHECK_FALSE(toy::compact_final_value("801-99=900\n").has_value());  // not the last step
+  CHECK_FALSE(toy::compact_final_value("801-99=90.").has_value());    // two digits
+  CHECK_FALSE(toy::compact_final_value("801-99=9a0.").has_value());
+  CHECK_FALSE(toy::compact_final_value("=900").has_value());
   CHECK_FALSE(toy::compact_final_value("").has_value());
 }
 
 TEST_CASE("the checker and the prefix labels read the text", "[toy][notation]") {
   const auto p = problem(7, {{op_kind::add, 5}, {op_kind::mul, 9}, {op_kind::sub, 99}});
   trajectory_tree tree(toy::compact_prompt(p));
-  const trajectory right = path(tree, {"007+05=012\n", "012*9=108\n", "108-99=009."});
+  const trajectory right = path(tree, {"700+50=210\n", "210*9=801\n", "801-99=900."});
   CHECK(toy::compact_is_correct(p, right));
   CHECK(toy::compact_answer{}(right) == 9);
   CHECK(toy::compact_prefix_correct(p, right));
   CHECK(toy::compact_prefix_correct(p, right.parent()));
   CHECK(toy::compact_prefix_correct(p, tree.root()));
 
-  // A slip in step 2 that a later step happens to undo: the answer is right,
-  // the prefix label is not (every step so far must be right).
-  const trajectory lucky = path(tree, {"007+05=012\n", "012*9=118\n", "118-99=009."});
+  // A wrong step 2 whose last step still states the right value: the checker
+  // reads only the answer (as answers are graded), the prefix label needs
+  // every step so far right.
+  const trajectory lucky = path(tree, {"700+50=210\n", "210*9=811\n", "811-99=900."});
   CHECK(toy::compact_is_correct(p, lucky));
   CHECK_FALSE(toy::compact_prefix_correct(p, lucky));
   CHECK(toy::compact_prefix_correct(p, lucky.parent().parent()));
 
-  const trajectory wrong = path(tree, {"007+05=012\n", "012*9=108\n", "108-99=019."});
+  const trajectory wrong = path(tree, {"700+50=210\n", "210*9=801\n", "801-99=910."});
   CHECK_FALSE(toy::compact_is_correct(p, wrong));
   CHECK_FALSE(toy::compact_answer{}(wrong.parent()).has_value());  // unfinished: abstains
-  const trajectory too_long = path(tree, {"007+05=012\n", "012*9=108\n", "108-99=009\n", "009+00=009."});
+  const trajectory too_long = path(tree, {"700+50=210\n", "210*9=801\n", "801-99=900\n", "900+00=900."});
   CHECK_FALSE(toy::compact_prefix_correct(p, too_long));
 
   double scores[3];

@@ -4,17 +4,23 @@ is the C++ twin; the two must agree character for character).
 
 A problem is a start value and 2 + level operations (+a, -a with a in 1..99,
 *a with a in 2..9), all mod 1000, as toy::make_problems draws them. Notation:
+every number is written with a fixed number of digits, LEAST significant digit
+first (values 3 digits, +/- operands 2, * operands 1):
 
-    prompt:  "417+23*3-05\n"            start, then each operation; values are 3
-                                         digits, +/- operands 2 digits, * operands 1
-    steps:   "417+23=440\n"             one operation per step, the same widths
-             "440*3=320\n"
-             "320-05=315."              the last step ends with ".", which finishes it
+    417 + 23 * 3 - 5   ->  prompt:  "714+32*3-50\n"
+    417 + 23 = 440     ->  step:    "714+32=044\n"
+    440 * 3 = 320      ->  step:    "044*3=023\n"
+    320 - 5 = 315      ->  last:    "023-50=513."     the "." finishes the trajectory
     then end-of-generation (a generator with finish string "." stops at the ".").
 
-Fixed widths keep the digits aligned, so a tiny character-level model spends its
-capacity on the arithmetic, not on where a number ends. The world's prose
-("Start with 417. Then + 23. ...") would be about four times longer.
+Digits least significant first let a model that writes left to right produce
+each digit of a sum or product from the digits it has already seen and a carry
+(as people compute) instead of having to know the carries of all lower digits
+in advance; small transformers learn addition far more easily that way
+(Lee et al. 2023, "Teaching Arithmetic to Small Transformers", sec. 4: the
+reversed output format). Fixed widths keep the digits of every step aligned.
+The world's prose ("Start with 417. Then + 23. ...") would be about four times
+longer.
 """
 import random
 
@@ -41,16 +47,21 @@ def random_problem(rng, level):
     return {"level": level, "start": start, "ops": ops}
 
 
+def digits(value, width):
+    """value with `width` digits, least significant first: digits(417, 3) = "714"."""
+    return ("%0*d" % (width, value))[::-1]
+
+
 def operand_text(kind, operand):
-    return str(operand) if kind == "*" else "%02d" % operand
+    return digits(operand, 1 if kind == "*" else 2)
 
 
 def prompt(problem):
-    return "%03d" % problem["start"] + "".join(k + operand_text(k, a) for k, a in problem["ops"]) + "\n"
+    return digits(problem["start"], 3) + "".join(k + operand_text(k, a) for k, a in problem["ops"]) + "\n"
 
 
 def step_text(value, kind, operand, result, last):
-    return "%03d%s%s=%03d%s" % (value, kind, operand_text(kind, operand), result, "." if last else "\n")
+    return digits(value, 3) + kind + operand_text(kind, operand) + "=" + digits(result, 3) + ("." if last else "\n")
 
 
 def solution_steps(problem):
@@ -94,4 +105,4 @@ def final_answer(steps):
         s = s[:-1]
     if len(s) < 5 or s[-1] != "." or s[-5] != "=" or not s[-4:-1].isdigit():
         return None
-    return int(s[-4:-1])
+    return int(s[-4:-1][::-1])

@@ -3,16 +3,22 @@
 // and write — the same problems, the same exact checker, text a real network
 // produced instead of the simulation's engine_state.
 //
-//   prompt:  "417+23*3-05\n"        the start value, then each operation
-//   steps:   "417+23=440\n"         one operation per step
-//            "440*3=320\n"
-//            "320-05=315."          the last step ends with '.', which finishes
-//                                   the trajectory (generator finish string ".")
+// Every number has a fixed number of digits, written LEAST significant digit
+// first (values 3 digits, operands of + and - 2, operands of * 1; the world's
+// operands are 1..99 and 2..9):
 //
-// Values are written with 3 digits, the operands of + and - with 2 and those
-// of * with 1 (the world's operands are 1..99 and 2..9). Fixed widths keep the
-// digits of every step aligned, so a tiny character-level model spends its
-// capacity on the arithmetic, not on where numbers end; the world's prose
+//   417 + 23 * 3 - 5   ->  prompt:  "714+32*3-50\n"
+//   417 + 23 = 440     ->  step:    "714+32=044\n"
+//   440 * 3 = 320      ->  step:    "044*3=023\n"
+//   320 - 5 = 315      ->  last:    "023-50=513."   the '.' finishes the trajectory
+//                                                   (generator finish string ".")
+//
+// Least significant digit first lets a model that writes left to right make
+// each digit of a sum or product from digits it has already seen plus a
+// carry, as people do on paper, instead of knowing every lower carry in
+// advance: small transformers learn addition far more easily so (Lee et al.
+// 2023, "Teaching Arithmetic to Small Transformers", sec. 4, the reversed
+// output). Fixed widths keep every step's digits aligned. The world's prose
 // ("Start with 417. Then + 23. ...") would be about four times as long.
 // tools/train_models/world.py is the Python twin the training data comes
 // from: the two must agree character for character (tests/toy check the C++
@@ -33,26 +39,30 @@ TTSCALE_BEGIN_NAMESPACE
 namespace toy {
 
 namespace detail {
-inline std::string padded(int value, int width) {
-  std::string digits = std::to_string(value);
-  return digits.size() >= static_cast<std::size_t>(width) ? digits
-                                                          : std::string(static_cast<std::size_t>(width) - digits.size(), '0') + digits;
+/// `value` (0 <= value < 10^width) in `width` digits, least significant first: (417, 3) -> "714".
+inline std::string digits(int value, int width) {
+  std::string out(static_cast<std::size_t>(width), '0');
+  for (char& c : out) {
+    c = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out;
 }
 inline std::string operation_text(const operation& op) {
-  return symbol(op.kind) + padded(op.operand, op.kind == op_kind::mul ? 1 : 2);
+  return symbol(op.kind) + digits(op.operand, op.kind == op_kind::mul ? 1 : 2);
 }
 }  // namespace detail
 
-/// The problem statement: "417+23*3-05\n".
+/// The problem statement: "714+32*3-50\n" for 417 + 23 * 3 - 5.
 [[nodiscard]] inline std::string compact_prompt(const arithmetic_problem& p) {
-  std::string out = detail::padded(p.start, 3);
+  std::string out = detail::digits(p.start, 3);
   for (const operation& op : p.ops) out += detail::operation_text(op);
   return out + '\n';
 }
 
-/// One step: "417+23=440\n", or "320-05=315." when it is the last.
+/// One step: "714+32=044\n" for 417 + 23 = 440, or "023-50=513." when it is the last.
 [[nodiscard]] inline std::string compact_step(int value, const operation& op, int result, bool last) {
-  return detail::padded(value, 3) + detail::operation_text(op) + '=' + detail::padded(result, 3) + (last ? "." : "\n");
+  return detail::digits(value, 3) + detail::operation_text(op) + '=' + detail::digits(result, 3) + (last ? "." : "\n");
 }
 
 /// The right solution, one string per step.
@@ -67,14 +77,14 @@ inline std::string operation_text(const operation& op) {
   return out;
 }
 
-/// The value a final step states ("320-05=315." -> 315; a trailing newline
+/// The value a final step states ("023-50=513." -> 315; a trailing newline
 /// is allowed), or nullopt if the text is not a final step: it must end with
-/// '=' and three digits and '.'.
+/// '=', three digits and '.'.
 [[nodiscard]] inline std::optional<int> compact_final_value(std::string_view last_step) {
   if (!last_step.empty() && last_step.back() == '\n') last_step.remove_suffix(1);
   if (last_step.size() < 5 || last_step.back() != '.' || last_step[last_step.size() - 5] != '=') return std::nullopt;
   int value = 0;
-  for (std::size_t i = last_step.size() - 4; i + 1 < last_step.size(); ++i) {
+  for (std::size_t i = last_step.size() - 1; i-- > last_step.size() - 4;) {  // most significant digit last
     if (last_step[i] < '0' || last_step[i] > '9') return std::nullopt;
     value = value * 10 + (last_step[i] - '0');
   }
