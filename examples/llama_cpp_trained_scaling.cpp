@@ -317,7 +317,7 @@ class progress_meter {
     const auto now = clock_type::now();
     if (now - last_ < std::chrono::milliseconds(500)) return;
     last_ = now;
-    fmt::print(stderr, "\r[{}/{}] {} N-run, problem {}/{}: {:.0f} s elapsed, about {:.0f} s left      ", run_ + 1,
+    fmt::print(stderr, "\r[run {}/{}] {}, problem {}/{}: {:.0f} s elapsed, about {:.0f} s left      ", run_ + 1,
                runs_, what, done, of, elapsed(), left());
   }
   void run_done(const row& x) {
