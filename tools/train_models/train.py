@@ -121,10 +121,15 @@ def sample_many(model, problems, samples, temperature, seed, chunk=256):
     g = torch.Generator().manual_seed(seed)
     jobs = [(i, p) for i, p in enumerate(problems) for _ in range(samples)]
     out = [[] for _ in problems]
+    t0 = time.time()
     for s in range(0, len(jobs), chunk):
         part = jobs[s : s + chunk]
         for (i, _), steps in zip(part, generate(model, [world.prompt(p) for _, p in part], g, temperature)):
             out[i].append(steps)
+        done, el = min(len(jobs), s + chunk), time.time() - t0
+        if len(jobs) > chunk:
+            log(f"  sampled {done}/{len(jobs)} completions (T={temperature:g}), {el:.0f} s elapsed, "
+                f"~{el / done * (len(jobs) - done):.0f} s left")
     return out
 
 
@@ -296,7 +301,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20261130)
     ap.add_argument("--policy-steps", type=int, default=1000)
-    ap.add_argument("--prm-steps", type=int, default=400)
+    ap.add_argument("--prm-steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--resume-policy", help="a policy.pt from an earlier run: skip policy training")
     ap.add_argument("--eval-per-level", type=int, default=200)
@@ -318,9 +323,14 @@ def main():
                "policy_steps": a.policy_steps, "prm_steps": a.prm_steps, "batch": a.batch}
 
     log(f"== policy: {Llama(cfg).parameter_count()} parameters, {a.policy_steps} steps of {a.batch} problems")
+    resumed_metrics = None
     if a.resume_policy:
         policy = Llama(cfg)
         policy.load_state_dict(torch.load(a.resume_policy))
+        earlier = os.path.join(os.path.dirname(os.path.abspath(a.resume_policy)), "metrics.json")
+        if os.path.exists(earlier):
+            with open(earlier) as f:
+                resumed_metrics = json.load(f)
     else:
         probe = [] if a.smoke else problems_by_level(a.seed + 11, 40)
         policy = train_policy(cfg, a.policy_steps, a.batch, a.seed, 3e-3, probe)
@@ -328,6 +338,17 @@ def main():
     metrics["policy_parameters"] = policy.parameter_count()
     metrics["policy_train_seconds"] = round(time.time() - started)
 
+    if resumed_metrics and "policy" in resumed_metrics:
+        log("== policy metrics from the resumed run's metrics.json")
+        for key in ("policy", "policy_parameters", "policy_train_seconds", "policy_steps"):
+            metrics[key] = resumed_metrics.get(key)
+    else:
+        evaluate_policy(policy, a, metrics)
+
+    prm_stage(policy, a, metrics, started)
+
+
+def evaluate_policy(policy, a, metrics):
     log("== policy evaluation on held-out problems (not the training stream's seed)")
     heldout = problems_by_level(a.seed + 1, a.eval_per_level)
     greedy = sample_many(policy, heldout, 1, 0.0, a.seed + 2)
@@ -353,26 +374,52 @@ def main():
         log(f"level {level}: greedy {m['greedy']:.3f}  T=1 sample {m['sample_t1']:.3f}  pass@1 {m['pass@1']:.3f}  "
             f"pass@64 {m['pass@64']:.3f}  distinct answers in 64 samples {m['distinct_answers_of_64']:.1f}")
 
+
+
+def prm_stage(policy, a, metrics, started):
     log("== PRM data: the policy's own samples at T=1, labels exact (every step so far right)")
     tag_id, good_id, bad_id = (vocab.encode(c)[0] for c in (TAG, GOOD, BAD))
     train_problems = problems_by_level(a.seed + 6, a.prm_train_problems // 5)
     train_samples = sample_many(policy, train_problems, a.prm_samples, 1.0, a.seed + 7)
     examples = [prm_example(p, s) for p, ss in zip(train_problems, train_samples) for s in ss if s]
+    # Beside the policy's samples, each problem's right solution: wherever a
+    # sample's first mistake is, the right step with the same prefix is in the
+    # data too, so the labels can only be told apart by checking the step —
+    # without these pairs a PRM learns how likely a mistake is at that point
+    # (problem difficulty, step index) and scores a wrong step like the right one.
+    examples += [prm_example(p, world.solution_steps(p)) for p in train_problems]
     n_steps = sum(len(e[2]) for e in examples)
     n_good = sum(sum(e[2]) for e in examples)
-    log(f"{len(examples)} samples, {n_steps} step labels, {n_steps - n_good} bad")
-    metrics["prm_train"] = {"samples": len(examples), "step_labels": n_steps, "bad_labels": n_steps - n_good}
+    log(f"{len(examples)} sequences ({len(train_problems)} of them right solutions), {n_steps} step labels, "
+        f"{n_steps - n_good} bad")
+    metrics["prm_train"] = {"sequences": len(examples), "right_solutions": len(train_problems),
+                            "step_labels": n_steps, "bad_labels": n_steps - n_good}
 
-    prm = train_prm(policy, examples, a.prm_steps, max(8, a.batch // 2), a.seed + 8, 1e-3, tag_id, good_id, bad_id)
+    prm = train_prm(policy, examples, a.prm_steps, max(8, a.batch // 2), a.seed + 8, 1.5e-3, tag_id, good_id, bad_id)
     torch.save(prm.state_dict(), os.path.join(a.out, "prm.pt"))
     heldout_problems = problems_by_level(a.seed + 9, a.prm_heldout_problems // 5)
     heldout_samples = sample_many(policy, heldout_problems, 1, 1.0, a.seed + 10)
     held = [prm_example(p, s[0]) for p, s in zip(heldout_problems, heldout_samples) if s[0]]
     sc, lb, fsc, flb = prm_scores(prm, held, tag_id, good_id, bad_id)
+    # What a search needs: telling a wrong step from the right one after the
+    # same prefix. For every held-out sample's first mistake, the pair (right
+    # step, the policy's wrong step) after the same right prefix.
+    pairs = []
+    for p, ss in zip(heldout_problems, heldout_samples):
+        labels = world.steps_right(p, ss[0])
+        truth = world.solution_steps(p)
+        if False in labels and labels.index(False) < len(truth):
+            k = labels.index(False)
+            pairs.append((prm_example(p, truth[: k + 1]), prm_example(p, ss[0][: k + 1])))
+    right_last = prm_scores(prm, [a for a, _ in pairs], tag_id, good_id, bad_id)[2] if pairs else []
+    wrong_last = prm_scores(prm, [b for _, b in pairs], tag_id, good_id, bad_id)[2] if pairs else []
+    sibling = sum((r > w) + 0.5 * (r == w) for r, w in zip(right_last, wrong_last)) / max(1, len(pairs))
     metrics["prm"] = {"heldout_samples": len(held), "step_labels": len(lb), "bad_labels": len(lb) - sum(lb),
-                      "step_auc": auc(sc, lb), "outcome_auc": auc(fsc, flb)}
+                      "step_auc": auc(sc, lb), "outcome_auc": auc(fsc, flb),
+                      "sibling_pairs": len(pairs), "sibling_accuracy": sibling}
     log(f"PRM on {len(held)} held-out policy samples: step AUC {metrics['prm']['step_auc']:.3f} "
-        f"({len(lb)} prefixes, {len(lb) - sum(lb)} bad), outcome AUC {metrics['prm']['outcome_auc']:.3f}")
+        f"({len(lb)} prefixes, {len(lb) - sum(lb)} bad), outcome AUC {metrics['prm']['outcome_auc']:.3f}, "
+        f"right step above the policy's wrong step after the same prefix in {sibling:.3f} of {len(pairs)} pairs")
 
     export_gguf.write(policy, os.path.join(a.out, "arithmetic-policy.gguf"), "ttscale arithmetic policy",
                       "Character-level LLaMA trained on the toy arithmetic world's compact notation (ttscale tools/train_models).")
