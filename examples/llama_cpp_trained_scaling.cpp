@@ -5,8 +5,9 @@
 // trained models showed in this run, beside it.
 //
 // The policy (arithmetic-policy.gguf) continues a problem in the compact
-// notation of toy/arithmetic_notation.hpp ("417+23*3-05\n" -> "417+23=440\n"
-// ... "320-05=315."), one step per line, '.' ending the trajectory. The process
+// notation of toy/arithmetic_notation.hpp (digits least significant first:
+// "714+32*3-50\n" -> "714+32=044\n" ... "023-50=513."), one step per line, '.'
+// ending the trajectory. The process
 // reward model (arithmetic-prm.gguf, Math-Shepherd style) reads a path followed
 // by the tag "?" and predicts "+" (every step so far right) or "-": it guides
 // the step-level searches (score_steps) and scores finished samples for
