@@ -284,9 +284,13 @@ void print_row(const row& x, bool with_time) {
   std::fflush(stdout);
 }
 
-// Mann-Whitney AUC: P(score of a right item > score of a wrong one), ties count half;
-// nullopt without both kinds.
-std::optional<double> auc(std::vector<std::pair<double, bool>> scored) {
+// Mann-Whitney counts: pairs (right item, wrong item) in which the right one
+// scores higher (ties count half), and all such pairs.
+struct concordance {
+  double concordant = 0;
+  double pairs = 0;
+};
+concordance count_concordance(std::vector<std::pair<double, bool>> scored) {
   std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   double right = 0, rank_sum = 0;
   for (std::size_t i = 0; i < scored.size();) {
@@ -298,9 +302,27 @@ std::optional<double> auc(std::vector<std::pair<double, bool>> scored) {
     i = j;
   }
   const double wrong = static_cast<double>(scored.size()) - right;
-  if (right == 0 || wrong == 0) return std::nullopt;
-  return (rank_sum - right * (right + 1) / 2) / (right * wrong);
+  return {rank_sum - right * (right + 1) / 2, right * wrong};
 }
+
+// The AUC P(score of a right item > score of a wrong one); nullopt without both kinds.
+std::optional<double> auc(const concordance& c) {
+  return c.pairs > 0 ? std::optional<double>(c.concordant / c.pairs) : std::nullopt;
+}
+
+// Scored candidates of the real runs, for the PRM's AUC: pooled over every
+// search (the brief's knob), and within each search (right vs wrong candidates
+// of the same problem: the ranking best-of-N actually makes).
+struct score_pool {
+  std::vector<std::pair<double, bool>> all;
+  concordance within;
+  void add(const std::vector<std::pair<double, bool>>& search) {
+    all.insert(all.end(), search.begin(), search.end());
+    const concordance c = count_concordance(search);
+    within.concordant += c.concordant;
+    within.pairs += c.pairs;
+  }
+};
 
 // ----------------------------------------------------------------- progress
 
@@ -488,10 +510,11 @@ struct matched_knobs {
   std::array<double, levels> real_level_accuracy{};
   std::array<double, levels> step_error{};  // e_L from the real accuracy
   std::optional<double> measured_auc;
+  std::optional<double> within_auc;
   std::size_t auc_items = 0;
 };
 
-matched_knobs match_knobs(const row& one_sample, double tokens_per_step, const std::vector<std::pair<double, bool>>& scored) {
+matched_knobs match_knobs(const row& one_sample, double tokens_per_step, const score_pool& scored) {
   matched_knobs k;
   k.real_level_accuracy = one_sample.level_accuracy;
   // e_L = 1 - acc_L^(1/(L+2)); least squares of base + slope * (L - 1) over the levels present.
@@ -526,8 +549,9 @@ matched_knobs match_knobs(const row& one_sample, double tokens_per_step, const s
   k.params.recheck_probability = 0.0;  // the trained model never writes a double-check step
   k.params.step_tokens = static_cast<std::uint32_t>(std::max(5.0, std::round(tokens_per_step)));
   k.params.extra_wrong_tokens = 0;     // fixed-width steps: a wrong step is as long as a right one
-  k.measured_auc = auc(scored);
-  k.auc_items = scored.size();
+  k.measured_auc = auc(count_concordance(scored.all));
+  k.within_auc = auc(scored.within);
+  k.auc_items = scored.all.size();
   k.auc = std::clamp(k.measured_auc.value_or(0.5), 0.5, 0.99);
   return k;
 }
@@ -552,6 +576,11 @@ void print_knobs(const matched_knobs& k) {
     fmt::print("  PRM AUC {:.3f}: the trained PRM's outcome scores against correctness, {} candidates of the best-of-N "
                "runs (Mann-Whitney; measured {:.3f}, clamped to [0.5, 0.99])\n",
                k.auc, k.auc_items, *k.measured_auc);
+  if (k.within_auc)
+    fmt::print("    within a search (right vs wrong candidates of the same problem, what best-of-N ranks): AUC {:.3f}\n"
+               "    (the toy's noisy PRM has one AUC pooled and within a problem; the trained PRM's pooled AUC also\n"
+               "    counts its telling easy problems from hard ones)\n",
+               *k.within_auc);
   else
     fmt::print("  PRM AUC {:.3f}: not measurable ({} scored best-of-N candidates, not both right and wrong ones); "
                "0.5 = uninformative\n",
@@ -646,7 +675,7 @@ int main(int argc, char** argv) try {
   progress_meter meter(runs.size(), total_weight);
 
   std::vector<row> real_rows;
-  std::vector<std::pair<double, bool>> orm_scores, weighted_scores;  // (PRM outcome score, right)
+  score_pool orm_scores, weighted_scores;  // (PRM outcome score, right) of best-of-N's and the weighted vote's candidates
   double tokens_per_step = 11;
   for (const run_config& r : runs) {
     const bool keep_scores = r.kind == strategy_kind::best_of_n || r.kind == strategy_kind::weighted_majority;
@@ -691,7 +720,7 @@ int main(int argc, char** argv) try {
       if (spent.steps > 0) tokens_per_step = static_cast<double>(spent.tokens) / static_cast<double>(spent.steps);
     }
     auto& scores = r.kind == strategy_kind::best_of_n ? orm_scores : weighted_scores;
-    for (const search_outcome& o : outcomes) scores.insert(scores.end(), o.scored.begin(), o.scored.end());
+    for (const search_outcome& o : outcomes) scores.add(o.scored);
     meter.run_done(x);
     print_row(x, true);
     real_rows.push_back(std::move(x));
@@ -707,7 +736,7 @@ int main(int argc, char** argv) try {
   const bool has_best_of_n = std::any_of(runs.begin(), runs.end(), [](const run_config& r) {
     return r.kind == strategy_kind::best_of_n;
   });
-  if (!has_best_of_n && !weighted_scores.empty())
+  if (!has_best_of_n && !weighted_scores.all.empty())
     fmt::print("\n(no best-of-N run: the PRM's AUC is measured on the weighted-majority candidates instead)\n");
   const matched_knobs knobs = match_knobs(real_rows.front(), tokens_per_step, has_best_of_n ? orm_scores : weighted_scores);
   print_knobs(knobs);
