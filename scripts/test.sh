@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh --tests
 # llama.cpp for the llama.cpp adapter's tests: fetched once into ${TTSCALE_CACHE:-~/.cache/ttscale}.
 bash scripts/fetch_llama_cpp.sh --quiet
+# llama-server for the OpenAI HTTP adapter's tests, built from that tree once into
+# the same cache (about 5 minutes on 2 cores); CMake finds it there (TTSCALE_LLAMA_SERVER).
+bash scripts/fetch_llama_server.sh --quiet
 if [ "${TTSCALE_SANITIZE:-0}" = 1 ]; then
   dir=build/sanitize
   flags=(-DCMAKE_BUILD_TYPE=Debug -DTTSCALE_BUILD_BENCH=OFF -DTTSCALE_BUILD_EXAMPLES=OFF
@@ -21,7 +24,9 @@ else
   # Also compile every public header on its own (CMake's VERIFY_INTERFACE_HEADER_SETS).
   targets=(all all_verify_interface_header_sets)
 fi
-flags+=(-DTTSCALE_WITH_LLAMA_CPP=ON)
+# Both passes: the adapters must be sanitizer-clean too (llama-server is a
+# separate process, not instrumented).
+flags+=(-DTTSCALE_WITH_LLAMA_CPP=ON -DTTSCALE_WITH_OPENAI_HTTP=ON)
 # TTSCALE_REQUIRE_ALL: a missing package fails here; it never skips tests quietly.
 cmake -S . -B "$dir" -DTTSCALE_REQUIRE_ALL=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
