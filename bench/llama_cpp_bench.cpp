@@ -43,6 +43,8 @@
 #include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 
+#include "machine.hpp"
+
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -271,23 +273,6 @@ void sixteen_benchmark(benchmark::State& state, bool concurrent) {
 }
 
 // --- machine, model, tables --------------------------------------------------------
-void print_machine() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "?", flags;
-  while (std::getline(cpuinfo, line)) {
-    if (model == "?" && line.rfind("model name", 0) == 0) model = line.substr(line.find(':') + 2);
-    if (flags.empty() && line.rfind("flags", 0) == 0) flags = line + " ";
-  }
-  std::string simd;
-  for (const char* f : {"avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"})
-    if (flags.find(std::string(" ") + f + " ") != std::string::npos) simd += std::string(simd.empty() ? "" : " ") + f;
-  std::ifstream loadavg("/proc/loadavg");
-  std::string load;
-  std::getline(loadavg, load);
-  fmt::print("machine: {}, {} hardware threads; {}\nload average (1/5/15 min, runnable/total): {}\n", model,
-             std::thread::hardware_concurrency(), simd.empty() ? "no AVX2" : simd, load);
-}
-
 std::string ensure_model(bool large) {
   const std::string path =
       std::string(TTSCALE_BENCH_MODEL_DIR) + (large ? "/bench-llama-1024x8.gguf" : "/bench-llama-384x6.gguf");
@@ -377,7 +362,7 @@ int main(int argc, char** argv) {
       --argc;
       break;
     }
-  print_machine();
+  ttscale_bench::print_machine();
   lc::load_backends(TTSCALE_LLAMA_CPP_BACKEND_DIR);
   const lc::model model(ensure_model(large));
   bench_model = &model;
