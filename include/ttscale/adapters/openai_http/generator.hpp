@@ -15,7 +15,10 @@
 // seed gives the same requests, whichever endpoint serves them and however
 // the strategy batched the items (llama-server and vLLM sample a seeded
 // request reproducibly; continuous batching can still move a logit by
-// rounding, which flips a draw only at a near tie). The returned step is the
+// rounding, which flips a draw only at a near tie: 960 seeded requests to
+// llama-server under 16-way concurrency gave the serial texts, while their
+// log-probabilities moved by ~1e-5 — so a verifier that reads step.logprob
+// can rank differently from run to run). The returned step is the
 // text plus the stop string that ended it (servers cut it), finished at
 // end-of-generation or a finish string; step.tokens and step.logprob come
 // from the response (completions.hpp, "Token counts").
