@@ -24,7 +24,7 @@ macro(ttscale_need option skipped)
         "ttscale: ${_ttscale_missing} not found — ${skipped} (apt-get install ${_ttscale_debian})")
     if(TTSCALE_REQUIRE_ALL)
       message(FATAL_ERROR "${_ttscale_message}; TTSCALE_REQUIRE_ALL is ON, so this is an error. "
-                          "Install the packages (bash scripts/deps.sh) or configure with -D${option}=OFF.")
+                          "Install the packages (bash scripts/deps.sh --tests installs them all) or configure with -D${option}=OFF.")
     endif()
     # NOTICE goes to stderr: still seen when a script discards configure's stdout.
     message(NOTICE "${_ttscale_message}")
