@@ -43,7 +43,7 @@
 #include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 
-#include "machine.hpp"
+#include "report.hpp"
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -159,16 +159,10 @@ struct sample {
 };
 std::map<std::string, std::vector<sample>> samples;
 
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+// median_of(key, f): the median of f over the key's samples.
 template <class F>
 double median_of(const std::string& key, F f) {
-  std::vector<double> v;
-  for (const sample& s : samples[key]) v.push_back(f(s));
-  return median(v);
+  return ttscale_bench::median_of(samples[key], f);
 }
 
 enum class strategy { beam, particle };

@@ -33,7 +33,7 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/arithmetic_notation.hpp>
 
-#include "machine.hpp"
+#include "report.hpp"
 #include "openai_http/llama_server_process.hpp"
 
 #include <benchmark/benchmark.h>
@@ -84,16 +84,10 @@ struct sample {
 };
 std::map<std::string, std::vector<sample>> samples;
 
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+// median_of(key, f): the median of f over the key's samples.
 template <class F>
 double median_of(const std::string& key, F f) {
-  std::vector<double> v;
-  for (const sample& x : samples[key]) v.push_back(f(x));
-  return median(v);
+  return ttscale_bench::median_of(samples[key], f);
 }
 
 void search_benchmark(benchmark::State& state, cell c) {

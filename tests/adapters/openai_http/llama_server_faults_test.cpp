@@ -7,7 +7,7 @@
 #include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/best_of_n.hpp>
 
-#include "openai_http/llama_server_process.hpp"
+#include "adapters/openai_http/trained_servers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,22 +23,9 @@
 
 using namespace ttscale;
 namespace oh = ttscale::openai_http;
-using ttscale_test::llama_server_options;
-using ttscale_test::llama_server_process;
+using namespace ttscale_test;
 
 namespace {
-std::string model_path(const char* file) { return std::string(TTSCALE_MODELS_DIR) + "/" + file; }
-
-llama_server_options policy(int parallel = 4) {
-  return {.model = model_path("arithmetic-policy.gguf"), .parallel = parallel, .extra_args = {}};
-}
-
-oh::generator_options step_options() {
-  return {.step_delimiter = "\n", .max_step_tokens = 16, .finish_strings = {"."}, .sampling = {.temperature = 1.0}};
-}
-
-const std::string problem_prompt = "139*5+21-45+13+17\n";
-
 // A PRM that costs nothing and needs no server: the faults under test are the generator's.
 struct hash_prm {
   static constexpr bool thread_safe = true;
@@ -65,7 +52,7 @@ const beam_search_options beam{.n = 16, .beam_width = 4, .max_depth = 8};
 }  // namespace
 
 TEST_CASE("a server killed mid-search is a clear error with the exact accounting so far", "[openai_http][faults]") {
-  llama_server_process server(policy());
+  llama_server_process server(policy_server_options());
   oh::transport link({.endpoints = {server.base_url()}, .initial_backoff = std::chrono::milliseconds(20)});
   oh::generator gen(link, step_options());
   hash_prm prm;
@@ -96,7 +83,7 @@ TEST_CASE("a server killed mid-search is a clear error with the exact accounting
 }
 
 TEST_CASE("with a second endpoint the search survives a killed server, with the same result", "[openai_http][faults]") {
-  llama_server_process a(policy(2)), b(policy(2));
+  llama_server_process a(policy_server_options(2)), b(policy_server_options(2));
   hash_prm prm;
   std::vector<std::string> undisturbed;
   std::uint64_t undisturbed_tokens = 0;
@@ -127,7 +114,7 @@ TEST_CASE("with a second endpoint the search survives a killed server, with the 
 }
 
 TEST_CASE("a stalled server hits the request timeout", "[openai_http][faults]") {
-  llama_server_process server(policy());
+  llama_server_process server(policy_server_options());
   oh::transport link({.endpoints = {server.base_url()}, .request_timeout = std::chrono::milliseconds(1500),
                       .max_attempts = 2, .initial_backoff = std::chrono::milliseconds(10)});
   oh::generator gen(link, step_options());
@@ -148,10 +135,12 @@ TEST_CASE("a stalled server hits the request timeout", "[openai_http][faults]") 
 
 TEST_CASE("a cancelled request closes its connection and the server frees the slot", "[openai_http][faults]") {
   // Long requests: no step delimiter, end-of-generation ignored, a large context.
-  llama_server_process server({.model = model_path("arithmetic-policy.gguf"), .parallel = 2, .ctx_per_slot = 8192, .extra_args = {}});
+  llama_server_options options = policy_server_options(2);
+  options.ctx_per_slot = 8192;
+  llama_server_process server(options);
   oh::transport link({.endpoints = {server.base_url()}});
   oh::generator gen(link, {.step_delimiter = "", .max_step_tokens = 8000, .sampling = {.temperature = 1.0},
-                           .extra_body = {{"ignore_eos", true}}});
+                           .requests = {.extra_body = {{"ignore_eos", true}}}});
   (void)gen.server();
   trajectory_tree tree(problem_prompt);
   const std::vector<trajectory> prefixes(2, tree.root());

@@ -21,7 +21,7 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/arithmetic_notation.hpp>
 
-#include "openai_http/llama_server_process.hpp"
+#include "adapters/openai_http/trained_servers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,36 +35,18 @@
 
 using namespace ttscale;
 namespace oh = ttscale::openai_http;
-using ttscale_test::llama_server_options;
-using ttscale_test::llama_server_process;
+using namespace ttscale_test;
 
 namespace {
-std::string model_path(const char* file) { return std::string(TTSCALE_MODELS_DIR) + "/" + file; }
-
 // One policy server and one PRM server for the tests that do not kill them.
 llama_server_process& policy_server() {
-  static llama_server_process s(llama_server_options{.model = model_path("arithmetic-policy.gguf"), .parallel = 4, .extra_args = {}});
+  static llama_server_process s(policy_server_options());
   return s;
 }
 llama_server_process& prm_server() {
-  static llama_server_process s(llama_server_options{.model = model_path("arithmetic-prm.gguf"), .parallel = 4, .extra_args = {}});
+  static llama_server_process s(prm_server_options());
   return s;
 }
-
-// The arithmetic world's compact notation: a step is a line, "." ends the solution.
-oh::generator_options step_options(double temperature = 1.0) {
-  return {.step_delimiter = "\n", .max_step_tokens = 16, .finish_strings = {"."},
-          .sampling = {.temperature = temperature}};
-}
-// The PRM was trained on the ratio of its two tag tokens only, so after the tag
-// "+" and "-" sit far down the full next-token distribution (logprobs near -11,
-// below the digits the language-model head still predicts): ask for the whole
-// 354-token vocabulary, which llama-server allows.
-oh::token_probability_options prm_options() {
-  return {.step_tag = "?", .outcome_tag = "?", .good = "+", .bad = "-", .top_logprobs = 354};
-}
-
-const std::string problem_prompt = "139*5+21-45+13+17\n";
 
 std::vector<std::string> texts(const auto& result) {
   std::vector<std::string> out;
@@ -98,7 +80,7 @@ TEST_CASE("greedy steps over HTTP reproduce the recorded completion", "[openai_h
 
   // llama-server says which stop ended a choice only for a list's first prompt.
   oh::generator_options listed = step_options(0.0);
-  listed.prompts_per_request = 2;
+  listed.requests.prompts_per_request = 2;
   oh::generator grouped(link, listed);
   CHECK_THROWS_WITH(grouped.server(), Catch::Contains("prompts_per_request is 2, but llama-server"));
 }
@@ -120,7 +102,7 @@ TEST_CASE("the PRM over HTTP scores as it does in process", "[openai_http]") {
 
   // Prompt lists: one request for the three, the same scores.
   oh::token_probability_options listed = prm_options();
-  listed.prompts_per_request = 4;
+  listed.requests.prompts_per_request = 4;
   oh::token_probability_verifier batched(link, listed);
   std::vector<double> again(3);
   batched.score_steps(items, again);
@@ -136,7 +118,7 @@ TEST_CASE("the PRM over HTTP scores as it does in process", "[openai_http]") {
   // Matched by text alone (a server that lists no ids), "+" is ambiguous in this
   // vocabulary: the character token and the byte-fallback token <0x2B> both read "+".
   oh::token_probability_options by_text = prm_options();
-  by_text.dialect = oh::server_dialect::vllm;  // no /tokenize: ids unknown
+  by_text.requests.dialect = oh::server_dialect::vllm;  // no /tokenize: ids unknown
   oh::token_probability_verifier ambiguous(link, by_text);
   CHECK_THROWS_WITH(ambiguous.score_steps(std::span(&right, 1), std::span(scores).first(1)),
                     Catch::Contains("\"+\" is listed 2 times") && Catch::Contains("set good_id and bad_id"));

@@ -39,7 +39,7 @@ std::string vllm_choice(const std::string& text, const char* stop_reason = "\"\\
 
 oh::generator_options vllm_steps() {
   return {.step_delimiter = "\n", .max_step_tokens = 8, .sampling = {.temperature = 0.5, .top_k = 5},
-          .model = "m", .dialect = oh::server_dialect::vllm};
+          .requests = {.model = "m", .dialect = oh::server_dialect::vllm}};
 }
 
 std::vector<oh::http_request> posts(std::size_t n) {

@@ -382,22 +382,30 @@ inline void put_sampling(nlohmann::json& body, const kernels::sampling_params& s
 }
 
 
+/// How requests reach the server: the same for the generator and the
+/// token-probability verifier.
+struct request_options {
+  std::string model{};  ///< "" = the first model GET /v1/models lists
+  server_dialect dialect = server_dialect::automatic;
+  /// Prompts per request (the completions API accepts a list). With more
+  /// than 1 a request carries one seed, so a generator's results depend on
+  /// how items were grouped; llama-server says which stop ended a choice
+  /// only for a list's first prompt, so its generator needs 1.
+  std::size_t prompts_per_request = 1;
+  /// Extra request fields (e.g. {"logit_bias": ...}, {"repetition_penalty": 1.1});
+  /// the adapter's own fields win.
+  nlohmann::json extra_body = nlohmann::json::object();
+};
+
 /// Sends prompts to POST /v1/completions in requests of `prompts_per_request`
 /// prompts and returns one choice per prompt; the model id and the dialect
 /// are learnt once (GET /v1/models on the first endpoint that answers) unless
 /// given. Shared by the generator and the token-probability verifier;
-/// thread-safe.
+/// thread-safe. `which_stop`: see read_completions.
 class completions_client {
  public:
-  struct options {
-    std::string model{};  ///< "" = the first model GET /v1/models lists
-    server_dialect dialect = server_dialect::automatic;
-    std::size_t prompts_per_request = 1;
-    nlohmann::json extra_body = nlohmann::json::object();  ///< merged into every request; the adapter's fields win
-    bool which_stop = true;  ///< see read_completions
-  };
-
-  completions_client(transport& t, options o, const char* who) : transport_(&t), options_(std::move(o)), who_(who) {
+  completions_client(transport& t, request_options o, bool which_stop, const char* who)
+      : transport_(&t), options_(std::move(o)), which_stop_(which_stop), who_(who) {
     if (options_.prompts_per_request == 0)
       throw invalid_argument(std::string(who_) + ": prompts_per_request must be at least 1 (got 0)");
     if (!options_.extra_body.is_object())
@@ -429,7 +437,7 @@ class completions_client {
     // llama-server reports which stop matched (its __verbose block) for the
     // first prompt of a list only, so a step delimiter and the end of
     // generation cannot be told apart for the others.
-    if (info.dialect == server_dialect::llama_server && options_.which_stop && options_.prompts_per_request > 1)
+    if (info.dialect == server_dialect::llama_server && which_stop_ && options_.prompts_per_request > 1)
       throw invalid_argument(std::string(who_) + ": prompts_per_request is " +
                              std::to_string(options_.prompts_per_request) +
                              ", but llama-server says which stop ended a choice only for the first prompt of a "
@@ -455,7 +463,7 @@ class completions_client {
       for (auto it = body.begin(); it != body.end(); ++it) b[it.key()] = it.value();
       b["model"] = info.model;
       // llama-server says which stop matched only in its debug block.
-      if (info.dialect == server_dialect::llama_server && options_.which_stop) b["verbose"] = true;
+      if (info.dialect == server_dialect::llama_server && which_stop_) b["verbose"] = true;
       const std::size_t first = r * group, last = std::min(prompts.size(), first + group);
       if (last - first == 1) b["prompt"] = prompts[first];
       else b["prompt"] = std::vector<std::string>(prompts.begin() + static_cast<std::ptrdiff_t>(first),
@@ -467,18 +475,18 @@ class completions_client {
         requests,
         [&](std::size_t r, http_response& resp) {
           const std::size_t first = r * group, last = std::min(prompts.size(), first + group);
-          completions_response parsed = read_completions(resp, last - first, options_.which_stop);
+          completions_response parsed = read_completions(resp, last - first, which_stop_);
           on_response(first, parsed, resp);
         },
         stop);
   }
 
   [[nodiscard]] transport& link() const noexcept { return *transport_; }
-  [[nodiscard]] const options& settings() const noexcept { return options_; }
 
  private:
   transport* transport_;
-  options options_;
+  request_options options_;
+  bool which_stop_;
   const char* who_;
   std::mutex mutex_;
   std::optional<server_info> resolved_;

@@ -37,10 +37,10 @@
 // (tested against llama-server). A cancelled item's slot stays unwritten
 // (an empty unfinished step for the strategy).
 //
-// Prompt lists: with prompts_per_request > 1 a request carries several
-// prompts (the completions API accepts a list) and one seed, the first
-// item's; results then depend on how items were grouped. Keep 1 (the
-// default) where runs must replay across batch sizes.
+// Prompt lists: with requests.prompts_per_request > 1 a request carries
+// several prompts (the completions API accepts a list) and one seed, the
+// first item's; results then depend on how items were grouped. Keep 1 (the
+// default) where runs must replay across batch sizes; llama-server needs 1.
 //
 // Errors: an http_error (a ttscale::error) naming the endpoint, the HTTP
 // status and the field, raised from extend; a strategy wraps it into
@@ -82,12 +82,7 @@ struct generator_options {
   std::vector<std::string> finish_strings{};
   kernels::sampling_params sampling{};  ///< temperature, top_k (0 = off), top_p, min_p: all sent
   bool logprobs = true;                 ///< ask for token log-probabilities (step.logprob)
-  std::string model{};                  ///< "" = the server's first model (GET /v1/models)
-  server_dialect dialect = server_dialect::automatic;
-  std::size_t prompts_per_request = 1;  ///< see "Prompt lists" in the header comment
-  /// Extra request fields (e.g. {"logit_bias": ...}, {"repetition_penalty": 1.1});
-  /// the adapter's own fields win.
-  nlohmann::json extra_body = nlohmann::json::object();
+  request_options requests{};           ///< model, dialect, prompts per request, extra fields
   /// The prompt text of a prefix; empty: t.text() (the prompt and every step).
   std::function<std::string(const trajectory&)> render{};
 };
@@ -107,13 +102,7 @@ struct generator_stats {
 class generator {
  public:
   generator(transport& link, generator_options options)
-      : options_(std::move(options)),
-        client_(link,
-                {.model = options_.model,
-                 .dialect = options_.dialect,
-                 .prompts_per_request = options_.prompts_per_request,
-                 .extra_body = options_.extra_body},
-                "openai_http::generator") {
+      : options_(std::move(options)), client_(link, options_.requests, true, "openai_http::generator") {
     if (options_.max_step_tokens == 0)
       throw invalid_argument("openai_http::generator: max_step_tokens must be at least 1 (got 0)");
     for (const std::string& f : options_.finish_strings)

@@ -83,10 +83,7 @@ struct token_probability_options {
   std::size_t top_logprobs = 20;  ///< alternatives asked for the first token
   std::optional<std::int64_t> good_id{};  ///< the good token's id (llama-server: learnt from /tokenize)
   std::optional<std::int64_t> bad_id{};
-  std::string model{};            ///< "" = the server's first model
-  server_dialect dialect = server_dialect::automatic;
-  std::size_t prompts_per_request = 1;
-  nlohmann::json extra_body = nlohmann::json::object();
+  request_options requests{};  ///< model, dialect, prompts per request (a list is fine here), extra fields
 };
 
 /// P(good) / (P(good) + P(bad)) after a tag, over HTTP; see the header comment.
@@ -94,13 +91,7 @@ class token_probability_verifier {
  public:
   token_probability_verifier(transport& link, token_probability_options options)
       : options_(std::move(options)),
-        client_(link,
-                {.model = options_.model,
-                 .dialect = options_.dialect,
-                 .prompts_per_request = options_.prompts_per_request,
-                 .extra_body = options_.extra_body,
-                 .which_stop = false},
-                "openai_http::token_probability_verifier") {
+        client_(link, options_.requests, /*which_stop=*/false, "openai_http::token_probability_verifier") {
     if (options_.good.empty() || options_.bad.empty() || options_.good == options_.bad)
       throw invalid_argument("openai_http::token_probability_verifier: good and bad must be two different "
                              "non-empty token texts (got \"" + options_.good + "\" and \"" + options_.bad + "\")");

@@ -1,13 +1,16 @@
-// bench/machine.hpp: the line every benchmark prints first — which machine a
-// figure comes from (CPU model, hardware threads, the SIMD it has) and how
-// loaded it was.
+// bench/report.hpp: what benchmarks print — first the machine a figure comes
+// from (CPU model, hardware threads, the SIMD it has, how loaded it was), and
+// medians over repetitions for their tables.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ttscale_bench {
 
@@ -26,6 +29,22 @@ inline void print_machine() {
   std::getline(loadavg, load);
   fmt::print("machine: {}, {} hardware threads; {}\nload average (1/5/15 min, runnable/total): {}\n", model,
              std::thread::hardware_concurrency(), simd.empty() ? "no AVX2" : simd, load);
+}
+
+/// The median (NaN for none).
+inline double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+/// The median of f(x) over the samples.
+template <class Sample, class F>
+double median_of(const std::vector<Sample>& samples, F f) {
+  std::vector<double> v;
+  v.reserve(samples.size());
+  for (const Sample& x : samples) v.push_back(f(x));
+  return median(v);
 }
 
 }  // namespace ttscale_bench

@@ -1,0 +1,39 @@
+// Test support for the llama-server tests: the trained arithmetic models of
+// models/ as llama-server serves them, and the adapter options that fit them
+// (a step is a line of the compact notation, "." ends the solution).
+#pragma once
+
+#include <ttscale/adapters/openai_http.hpp>
+
+#include "openai_http/llama_server_process.hpp"
+
+#include <string>
+
+namespace ttscale_test {
+
+inline std::string trained_model(const char* file) { return std::string(TTSCALE_MODELS_DIR) + "/" + file; }
+
+inline llama_server_options policy_server_options(int parallel = 4) {
+  return {.model = trained_model("arithmetic-policy.gguf"), .parallel = parallel};
+}
+inline llama_server_options prm_server_options(int parallel = 4) {
+  return {.model = trained_model("arithmetic-prm.gguf"), .parallel = parallel};
+}
+
+inline ttscale::openai_http::generator_options step_options(double temperature = 1.0) {
+  return {.step_delimiter = "\n", .max_step_tokens = 16, .finish_strings = {"."},
+          .sampling = {.temperature = temperature}};
+}
+
+// The PRM was trained on the ratio of its two tag tokens only, so after the tag
+// "+" and "-" sit far down the full next-token distribution (logprobs near -11,
+// below the digits the language-model head still predicts): ask for the whole
+// 354-token vocabulary, which llama-server allows.
+inline ttscale::openai_http::token_probability_options prm_options() {
+  return {.step_tag = "?", .outcome_tag = "?", .good = "+", .bad = "-", .top_logprobs = 354};
+}
+
+// 931 * 5 + 12 - 54 + 31 + 71 (mod 1000) = 715, digits least significant first.
+inline const std::string problem_prompt = "139*5+21-45+13+17\n";
+
+}  // namespace ttscale_test
