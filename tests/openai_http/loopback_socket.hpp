@@ -80,6 +80,16 @@ inline std::string lower(std::string_view text) {
   return out;
 }
 
+// The value of the first header named `name` (any case) in headers whose names
+// are lower case, or "" when absent.
+inline std::string header_value(const std::vector<std::pair<std::string, std::string>>& headers,
+                                std::string_view name) {
+  const std::string key = lower(name);
+  for (const auto& [n, v] : headers)
+    if (n == key) return v;
+  return {};
+}
+
 inline std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
@@ -146,12 +156,7 @@ struct loopback_http_reply {
   std::string body;
 
   // The value of the first header named `name` (any case), or "" when absent.
-  [[nodiscard]] std::string header(std::string_view name) const {
-    const std::string key = detail::lower(name);
-    for (const auto& [n, v] : headers)
-      if (n == key) return v;
-    return {};
-  }
+  [[nodiscard]] std::string header(std::string_view name) const { return detail::header_value(headers, name); }
 };
 
 // A client connection that reads responses one at a time, keeping any bytes

@@ -59,12 +59,7 @@ struct scripted_request {
   std::string body;
 
   // The value of the first header named `name` (any case), or "" when absent.
-  [[nodiscard]] std::string header(std::string_view name) const {
-    const std::string key = detail::lower(name);
-    for (const auto& [n, v] : headers)
-      if (n == key) return v;
-    return {};
-  }
+  [[nodiscard]] std::string header(std::string_view name) const { return detail::header_value(headers, name); }
 };
 
 struct scripted_response {
