@@ -56,6 +56,7 @@
 #include <ttscale.hpp>
 
 #include <ttscale/adapters/llama_cpp.hpp>
+#include <ttscale/analysis/strategy_grid.hpp>
 #include <ttscale/analysis/svg_plot.hpp>
 #include <ttscale/toy/arithmetic_notation.hpp>
 
@@ -102,52 +103,20 @@ constexpr std::uint32_t path_tokens = 160;   // BOS + prompt (<= 25) + 8 * 16 + 
 constexpr std::size_t llama_max_sequences = 256;  // LLAMA_MAX_SEQ of llama.cpp
 constexpr int levels = 5;
 
-enum class strategy_kind { one_sample, best_of_n, majority_vote, weighted_majority, beam_search, dvts, a_star, particle_filter, epf };
+using analysis::strategy_kind;
+using search_outcome = analysis::strategy_outcome;
+const analysis::grid_settings grid{.max_steps = max_steps, .mean_depth = mean_depth};
 
-struct strategy_info {
-  strategy_kind kind;
-  const char* key;  // for --strategies
-};
-constexpr std::array<strategy_info, 9> all_strategies{{{strategy_kind::one_sample, "one_sample"},
-                                                       {strategy_kind::best_of_n, "best_of_n"},
-                                                       {strategy_kind::majority_vote, "majority_vote"},
-                                                       {strategy_kind::weighted_majority, "weighted_majority"},
-                                                       {strategy_kind::beam_search, "beam_search"},
-                                                       {strategy_kind::dvts, "dvts"},
-                                                       {strategy_kind::a_star, "a_star"},
-                                                       {strategy_kind::particle_filter, "particle_filter"},
-                                                       {strategy_kind::epf, "epf"}}};
+std::size_t width_for(std::size_t n) { return analysis::grid_width(n); }
+std::size_t a_star_expansions(std::size_t n) { return analysis::a_star_expansions(n, grid); }
 
-// Beam and DVTS width M, A* continuations K: 4, or what divides a smaller N.
-std::size_t width_for(std::size_t n) { return std::gcd(n, std::size_t{4}); }
-
-std::size_t a_star_expansions(std::size_t n) {
-  const std::size_t k = width_for(n);
-  return std::max(max_steps, (n * static_cast<std::size_t>(mean_depth) + k - 1) / k);
-}
-
+// A row's label: the curve's name, with the width and expansions that change with N.
 std::string label(strategy_kind kind, std::size_t n) {
   switch (kind) {
-    case strategy_kind::one_sample: return "one sample";
-    case strategy_kind::best_of_n: return "best-of-N";
-    case strategy_kind::majority_vote: return "majority vote";
-    case strategy_kind::weighted_majority: return "weighted majority";
     case strategy_kind::beam_search: return fmt::format("beam search M={}", width_for(n));
     case strategy_kind::dvts: return fmt::format("DVTS M={}", width_for(n));
     case strategy_kind::a_star: return fmt::format("A* K={} E={}", width_for(n), a_star_expansions(n));
-    case strategy_kind::particle_filter: return "particle filter";
-    case strategy_kind::epf: return "ePF look-ahead 1";
-  }
-  return "?";
-}
-
-// The curve a row belongs to (labels above change with N).
-std::string curve_name(strategy_kind kind) {
-  switch (kind) {
-    case strategy_kind::beam_search: return "beam search";
-    case strategy_kind::dvts: return "DVTS";
-    case strategy_kind::a_star: return "A*";
-    default: return label(kind, 4);
+    default: return std::string(analysis::curve_name(kind));
   }
 }
 
@@ -169,60 +138,6 @@ std::size_t sequences_needed(strategy_kind kind, std::size_t n) {
 double cost_weight(strategy_kind kind, std::size_t n) {
   if (kind == strategy_kind::one_sample) return 1.0;
   return static_cast<double>(n) * (kind == strategy_kind::epf ? 2.0 : 1.0);
-}
-
-// What one search gave, reduced to what the tables need.
-struct search_outcome {
-  bool correct = false;
-  accounting spent;
-  std::vector<std::pair<double, bool>> scored;  // (score, right) of scored candidates, when asked for
-};
-
-// Runs one strategy on one problem. `is_right(path)` is the exact checker.
-template <class Gen, class Prm, class Extract, class IsRight>
-search_outcome run_search(strategy_kind kind, Gen& gen, Prm& prm, const std::string& prompt, std::size_t n,
-                          const Extract& extract, const IsRight& is_right, std::mt19937_64& rng, bool keep_scores) {
-  auto reduce = [&](const auto& r) {
-    search_outcome o;
-    o.correct = r.has_choice() && is_right(r.chosen().path);
-    o.spent = r.spent;
-    if (keep_scores)
-      for (const auto& c : r.candidates)
-        if (std::isfinite(c.score)) o.scored.emplace_back(c.score, is_right(c.path));
-    return o;
-  };
-  const std::size_t m = width_for(n);
-  switch (kind) {
-    case strategy_kind::one_sample:
-      return reduce(majority_vote(gen, prompt, vote_options{.n = 1, .max_steps = max_steps, .extract = extract}, rng));
-    case strategy_kind::best_of_n:
-      return reduce(best_of_n(gen, prm, prompt, best_of_n_options{.n = n, .max_steps = max_steps, .extract = extract}, rng));
-    case strategy_kind::majority_vote:
-      return reduce(majority_vote(gen, prompt, vote_options{.n = n, .max_steps = max_steps, .extract = extract}, rng));
-    case strategy_kind::weighted_majority:
-      return reduce(
-          weighted_majority_vote(gen, prm, prompt, vote_options{.n = n, .max_steps = max_steps, .extract = extract}, rng));
-    case strategy_kind::beam_search:
-      return reduce(beam_search(
-          gen, prm, prompt, beam_search_options{.n = n, .beam_width = m, .max_depth = max_steps, .extract = extract}, rng));
-    case strategy_kind::dvts:
-      return reduce(
-          dvts(gen, prm, prompt, dvts_options{.n = n, .beam_width = m, .max_depth = max_steps, .extract = extract}, rng));
-    case strategy_kind::a_star:
-      return reduce(a_star(gen, prm, prompt,
-                           a_star_options{.continuations = m,
-                                          .expansions = a_star_expansions(n),
-                                          .max_depth = max_steps,
-                                          .extract = extract},
-                           rng));
-    case strategy_kind::particle_filter:
-      return reduce(particle_filter(gen, prm, prompt,
-                                    particle_filter_options{.n = n, .max_steps = max_steps, .extract = extract}, rng));
-    case strategy_kind::epf:
-      return reduce(entropic_particle_filter(
-          gen, prm, prompt, entropic_particle_filter_options{.n = n, .max_steps = max_steps, .extract = extract}, rng));
-  }
-  throw std::logic_error("run_search: unknown strategy");
 }
 
 std::mt19937_64 problem_rng(std::uint64_t seed, const toy::arithmetic_problem& p) {
@@ -449,10 +364,9 @@ options parse(int argc, char** argv) {
       for (const std::string& v : split(value)) o.n.push_back(positive(v, "--n"));
     } else if (flag == "--strategies") {
       for (const std::string& name : split(value)) {
-        auto it = std::find_if(all_strategies.begin(), all_strategies.end(),
-                               [&](const strategy_info& s) { return name == s.key; });
-        if (it == all_strategies.end()) usage_error(fmt::format("unknown strategy '{}'", name));
-        o.strategies.push_back(it->kind);
+        const std::optional<strategy_kind> kind = analysis::strategy_from_key(name);
+        if (!kind) usage_error(fmt::format("unknown strategy '{}'", name));
+        o.strategies.push_back(*kind);
       }
     } else if (flag == "--seed") {
       o.seed = std::strtoull(value.c_str(), nullptr, 10);
@@ -463,7 +377,7 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.strategies.empty())
-    for (const strategy_info& s : all_strategies) o.strategies.push_back(s.kind);
+    o.strategies.assign(analysis::all_strategy_kinds.begin(), analysis::all_strategy_kinds.end());
   std::sort(o.n.begin(), o.n.end());
   o.n.erase(std::unique(o.n.begin(), o.n.end()), o.n.end());
   return o;
@@ -604,7 +518,7 @@ void write_outputs(const std::vector<row>& real, const std::vector<row>& toy_row
   auto plot = [&](const std::vector<row>& rows, const std::string& title, const char* file) {
     std::vector<analysis::plot_series> curves;
     for (const row& x : rows)
-      if (x.tokens > 0) analysis::add_point(curves, curve_name(x.kind), x.tokens, x.accuracy);
+      if (x.tokens > 0) analysis::add_point(curves, std::string(analysis::curve_name(x.kind)), x.tokens, x.accuracy);
     analysis::write_text_file(file, analysis::svg_line_plot(curves, {.title = title,
                                                                      .x_label = "tokens per problem",
                                                                      .y_label = "accuracy",
@@ -690,9 +604,9 @@ int main(int argc, char** argv) try {
         for (std::size_t i = next++; i < problems.size() && !failed; i = next++) {
           const toy::arithmetic_problem& p = problems[i];
           std::mt19937_64 rng = problem_rng(opt.seed, p);
-          outcomes[i] = run_search(
+          outcomes[i] = analysis::run_strategy(
               r.kind, w.counting, w.prm, toy::compact_prompt(p), r.n, toy::compact_answer{},
-              [&](const trajectory& t) { return toy::compact_is_correct(p, t); }, rng, keep_scores);
+              [&](const trajectory& t) { return toy::compact_is_correct(p, t); }, rng, grid, keep_scores);
           w.prm.forget_all();  // the PRM's KV sequences; the generator released its own through the release hook
           w.leaks += w.gen.live_sequences() != 0;
           meter.problem_done(cost_weight(r.kind, r.n), what, ++done, problems.size());
@@ -754,9 +668,9 @@ int main(int argc, char** argv) try {
       toy::arithmetic_generator gen(p, knobs.params);
       toy::noisy_prm prm(p, {.auc = knobs.auc, .seed = opt.seed + 17});
       std::mt19937_64 rng = problem_rng(opt.seed, p);
-      outcomes[i] = run_search(
+      outcomes[i] = analysis::run_strategy(
           r.kind, gen, prm, p.prompt(), r.n, boxed_answer{}, [&](const trajectory& t) { return toy::is_correct(p, t); },
-          rng, false);
+          rng, grid);
     }
     const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     toy_rows.push_back(summarise(r.kind, r.n, problems, outcomes, seconds));
@@ -778,7 +692,7 @@ int main(int argc, char** argv) try {
   fmt::print("\n");
   for (std::size_t s = 0; s < real_rows.size();) {
     const strategy_kind kind = real_rows[s].kind;
-    fmt::print("{:<22}", curve_name(kind));
+    fmt::print("{:<22}", analysis::curve_name(kind));
     for (std::size_t n : columns) {
       std::string cell = "-";
       for (std::size_t j = s; j < real_rows.size() && real_rows[j].kind == kind; ++j)
