@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that ttscale's tests, benchmarks and examples
-# need (the headers alone need none): Catch2 2.13, Google Benchmark and fmt, and
-# the compiler and CMake. With --tests also libcurl and nlohmann-json (the
-# OpenAI HTTP adapter's tests, TTSCALE_WITH_OPENAI_HTTP) and Debian's PyTorch,
-# numpy and yaml: the test suite runs scripts/train_models.sh --smoke (the
-# shipped models' training pipeline must not rot). Only the missing ones, with
-# apt-get, which needs root: run as root, or this uses sudo. Run by demo.sh and
-# test.sh.
+# need (the core headers alone need none): Catch2 2.13, Google Benchmark, fmt,
+# Eigen 3 (the scaling-law fits of analysis/scaling_fit.hpp, their tests and
+# the sweep; TTSCALE_WITH_EIGEN), and the compiler and CMake. With --tests also
+# libcurl and nlohmann-json (the OpenAI HTTP adapter's tests,
+# TTSCALE_WITH_OPENAI_HTTP) and Debian's PyTorch, numpy and yaml: the test
+# suite runs scripts/train_models.sh --smoke (the shipped models' training
+# pipeline must not rot). Only the missing ones, with apt-get, which needs
+# root: run as root, or this uses sudo. Run by demo.sh and test.sh.
 set -euo pipefail
-ttscale_packages=(cmake g++ make libfmt-dev catch2 libbenchmark-dev)
+ttscale_packages=(cmake g++ make libfmt-dev catch2 libbenchmark-dev libeigen3-dev)
 training_packages=()
 if [ "${1:-}" = --tests ]; then
   ttscale_packages+=(libcurl4-openssl-dev nlohmann-json3-dev)
