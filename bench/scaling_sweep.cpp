@@ -347,6 +347,81 @@ class toy_world {
   an::grid_settings grid_{.max_steps = 12, .mean_depth = 6.0};  // toy solutions: 3..7 steps plus re-checks
 };
 
+
+#ifdef TTSCALE_SWEEP_WITH_LLAMA
+// The tiny policy and PRM trained on the arithmetic world (models/), through
+// llama.cpp in process: the compact notation, a step per line, '.' ending the
+// solution; the PRM reads a path and the tag "?" and predicts "+" or "-".
+// One engine and one thread (searches share nothing else, and llama.cpp's
+// decode threads spin: more threads than cores is slower).
+class trained_world {
+ public:
+  explicit trained_world(const options& o)
+      : o_(o),
+        problems_(toy::make_problems(
+            {.count = o.problems, .min_level = o.min_level, .max_level = o.max_level, .seed = o.seed})),
+        backends_(load(o)),
+        policy_(o.models + "/arithmetic-policy.gguf"),
+        prm_model_(o.models + "/arithmetic-prm.gguf"),
+        engine_(policy_, {.n_ctx = sequences * path_tokens, .n_seq_max = sequences, .n_threads = 1}),
+        gen_(engine_, {.step_delimiter = "\n",
+                       .max_step_tokens = 16,
+                       .finish_strings = {"."},
+                       .sampling = {.temperature = 1.0, .top_k = 0, .top_p = 1.0, .min_p = 0.0}}),
+        prm_(prm_model_, {.step_tag = "?", .outcome_tag = "?", .good = "+", .bad = "-"},
+             {.n_ctx = sequences * path_tokens, .n_seq_max = sequences, .n_threads = 1}) {}
+
+  [[nodiscard]] std::size_t size() const noexcept { return problems_.size(); }
+  [[nodiscard]] int level(std::size_t i) const { return problems_[i].level; }
+
+  run_record run(an::strategy_kind s, std::size_t n, std::size_t seed, std::size_t i) {
+    const toy::arithmetic_problem& p = problems_[i];
+    std::mt19937_64 rng(unit_seed(o_.seed, static_cast<std::uint64_t>(s), n, seed, i));
+    const std::string prompt = toy::compact_prompt(p);
+    const auto o = an::run_strategy(s, gen_, prm_, prompt, n, toy::compact_answer{},
+                                    [&](const trajectory& t) { return toy::compact_is_correct(p, t); }, rng, grid_);
+    prm_.forget_all();
+    // One token per character, plus BOS: the prompt is prefilled once per search (shared KV).
+    return {s, n, seed, i, p.level, o.correct, o.chose, o.spent, prompt.size() + 1, 0};
+  }
+
+  std::vector<pool_record> pool(std::size_t seed, std::size_t i) {
+    const toy::arithmetic_problem& p = problems_[i];
+    std::mt19937_64 rng(unit_seed(o_.seed, 0x9001, o_.pool, seed, i));
+    const auto r = best_of_n(gen_, prm_, toy::compact_prompt(p),
+                             best_of_n_options{.n = o_.pool, .max_steps = grid_.max_steps, .extract = toy::compact_answer{}},
+                             rng);
+    prm_.forget_all();
+    std::vector<pool_record> out;
+    for (std::size_t k = 0; k < r.candidates.size(); ++k) {
+      const auto& c = r.candidates[k];
+      pool_record x{seed, i, k, p.level, std::nullopt, toy::compact_is_correct(p, c.path), c.score, c.path.tokens()};
+      if (c.answer) x.answer = *c.answer;
+      if (!std::isfinite(x.score)) x.score = 0;
+      out.push_back(x);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr std::uint32_t sequences = 256;    // llama.cpp's LLAMA_MAX_SEQ: A* at N = 64 needs ~250
+  static constexpr std::uint32_t path_tokens = 160;  // BOS + prompt + 8 steps of 16 + the tag, rounded up
+  static bool load(const options&) {
+    const char* dir = std::getenv("TTSCALE_LLAMA_CPP_BACKEND_DIR");
+    llama_cpp::load_backends(dir ? dir : TTSCALE_LLAMA_CPP_BACKEND_DIR);
+    return true;
+  }
+  const options& o_;
+  std::vector<toy::arithmetic_problem> problems_;
+  bool backends_;
+  llama_cpp::model policy_, prm_model_;
+  llama_cpp::engine engine_;
+  llama_cpp::generator gen_;
+  llama_cpp::token_probability_verifier prm_;
+  an::grid_settings grid_{.max_steps = 8, .mean_depth = 5.0};
+};
+#endif
+
 // --- runs: what to do, what is done (runs.csv), doing the rest ---------------------------
 
 struct unit {
@@ -556,16 +631,9 @@ struct config_summary {
   std::vector<double> correct_per_problem, cost_per_problem;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  const options opt = parse(argc, argv);
-  const an::cost_weights weights = parse_cost(opt.cost);
-  const std::optional<an::model_shape> shape = parse_cost_model(opt.cost_model);
-  ttscale_bench::print_machine();
-  fs::create_directories(opt.out);
-  check_settings(opt);
-  const toy_world world(opt);
+template <class World>
+void sweep(const options& opt, World& world, const an::cost_weights& weights,
+           const std::optional<an::model_shape>& shape) {
   fmt::print("scaling_sweep: world {}, {} problems (levels {}-{}), PRM AUC {}, {} seed(s), budgets N = {}, pool {}\n",
              opt.world, world.size(), opt.min_level, opt.max_level, opt.prm_auc, opt.seeds, fmt::join(opt.budgets, ","),
              opt.pool);
@@ -879,6 +947,25 @@ int main(int argc, char** argv) try {
                                               .y_max = 1.0}));
   fmt::print("\nwrote {0}/runs.csv, pool.csv, summary.csv, summary.json, accuracy_vs_cost.svg, coverage.svg\n",
              opt.out);
+}
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const options opt = parse(argc, argv);
+  const an::cost_weights weights = parse_cost(opt.cost);
+  const std::optional<an::model_shape> shape = parse_cost_model(opt.cost_model);
+  ttscale_bench::print_machine();
+  fs::create_directories(opt.out);
+  check_settings(opt);
+  if (opt.world == "toy") {
+    toy_world world(opt);
+    sweep(opt, world, weights, shape);
+  } else {
+#ifdef TTSCALE_SWEEP_WITH_LLAMA
+    trained_world world(opt);
+    sweep(opt, world, weights, shape);
+#endif
+  }
   return 0;
 } catch (const std::exception& e) {
   fmt::print(stderr, "scaling_sweep: {}\n", e.what());

@@ -161,7 +161,10 @@ class csv_writer {
     // A lone empty field would be an empty line, which readers (Python's
     // csv, pandas) skip: quote it so the row survives.
     if (fields.size() == 1 && fields[0].empty()) line = "\"\"";
-    for (std::size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (i) line += ',';
+      line += csv_field(fields[i]);
+    }
     line += '\n';
     *out_ << line;
     if (!*out_) throw error(std::string(who) + ": the stream failed while writing line " + std::to_string(rows_ + 1));
@@ -261,7 +264,10 @@ inline csv_table to_table(csv_records&& parsed, const std::string& who) {
 
 inline std::string joined(std::span<const std::string> fields) {
   std::string s;
-  for (std::size_t i = 0; i < fields.size(); ++i) s += (i ? "," : "") + csv_field(fields[i]);
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) s += ',';
+    s += csv_field(fields[i]);
+  }
   return s;
 }
 

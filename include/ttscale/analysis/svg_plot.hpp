@@ -159,7 +159,13 @@ inline std::vector<tick> log_ticks(double lo, double hi) {
 }
 
 inline std::string point_text(double x, double y) {
-  return "(" + ttscale::detail::number_text(x) + ", " + ttscale::detail::number_text(y) + ")";
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+  std::string s = "(";
+  s += ttscale::detail::number_text(x);
+  s += ", ";
+  s += ttscale::detail::number_text(y);
+  s += ')';
+  return s;
 }
 }  // namespace detail
 
