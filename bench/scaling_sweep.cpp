@@ -800,9 +800,10 @@ void sweep(const options& opt, World& world, const an::cost_weights& weights,
     }
     try {
       const auto f = an::fit_error_law_and_predict(cx, ey, cut);
-      fmt::print("  {:<18} e_inf = {:.3f} +- {:.3f}, A = {:.3f} +- {:.3f}, alpha = {:.3f} +- {:.3f}, R^2 = {:.3f}",
+      fmt::print("  {:<18} e_inf = {:.3f} +- {:.3f}, A = {:.3f} +- {:.3f}, alpha = {:.3f} +- {:.3f}, R^2 = {:.3f}{}",
                  an::curve_name(s), f.fit.irreducible_error, f.fit.irreducible_error_standard_error, f.fit.scale,
-                 f.fit.scale_standard_error, f.fit.exponent, f.fit.exponent_standard_error, f.fit.r_squared);
+                 f.fit.scale_standard_error, f.fit.exponent, f.fit.exponent_standard_error, f.fit.r_squared,
+                 f.fit.exponent < 0 ? " (alpha < 0: error GROWS with compute)" : "");
       double shown = 0;
       for (const auto& p : f.predictions)
         if (p.check.x != shown) {
@@ -865,15 +866,23 @@ void sweep(const options& opt, World& world, const an::cost_weights& weights,
     }
     std::vector<an::named_curve> curves = an::strategy_curves(measured);
     curves.push_back({"compute-optimal (oracle)", an::allocation_curve(oracle_curve)});
-    const double target = baseline.back().accuracy;
+    // The target: best-of-N's accuracy at its largest N — or at its best N
+    // where a weak verifier makes more samples worse (then N_max's accuracy
+    // is reached by everything at N = 1 and the ratios say nothing).
+    std::size_t best = baseline.size() - 1;
+    for (std::size_t j = 0; j < baseline.size(); ++j)
+      if (baseline[j].accuracy > baseline[best].accuracy) best = j;
+    const double target = baseline[best].accuracy;
     const an::compute_ratio_summary ratios = an::compute_ratios(curves, "best_of_n", target);
-    fmt::print("\nCost to reach best-of-N@{}'s accuracy {:.3f} (interpolated on log cost), and its ratio to best-of-N's:\n",
-               opt.budgets.back(), target);
+    fmt::print("\nCost to reach best-of-N@{}'s accuracy {:.3f}{} (interpolated on log cost), and its ratio to best-of-N's:\n",
+               measured[baseline[best].index].setting, target,
+               best + 1 == baseline.size() ? "" : " (its best N: larger N did worse)");
     for (const an::cost_to_target& c : ratios.curves)
       fmt::print("  {:<26} {:>12} {}\n", c.name, c.cost ? fmt::format("{:.4g}", *c.cost) : std::string("never"),
-                 c.name == "best_of_n"   ? std::string("(the baseline)")
-                 : c.ratio_to_baseline ? fmt::format("({:.2f}x less compute than best-of-N)", 1.0 / *c.ratio_to_baseline)
-                                       : std::string());
+                 c.name == "best_of_n"       ? std::string("(the baseline)")
+                 : !c.ratio_to_baseline      ? std::string()
+                 : *c.ratio_to_baseline <= 1 ? fmt::format("({:.2f}x less compute than best-of-N)", 1.0 / *c.ratio_to_baseline)
+                                             : fmt::format("({:.2f}x MORE compute than best-of-N)", *c.ratio_to_baseline));
   }
 
   // 7. Files: summary.csv / .json and the two pictures.
@@ -932,12 +941,12 @@ void sweep(const options& opt, World& world, const an::cost_weights& weights,
     an::add_point(cov, "best of k (PRM)", k, best_of[j].accuracy.estimate, best_of[j].accuracy.low,
                   best_of[j].accuracy.high);
   }
-  an::plot_series law{.name = "fitted coverage law", .style = an::series_style::fitted};
+  // The law in the colour of the coverage it was fitted to (the first series takes the palette's first, #1f77b4).
+  an::plot_series law{.name = "fitted law exp(a k^-b)", .style = an::series_style::fitted, .colour = "#1f77b4"};
   for (double k = 1; k <= static_cast<double>(opt.pool) * 1.0001; k *= 1.25) {
     law.x.push_back(k);
     law.y.push_back(full_coverage_law.predict(k));
   }
-  law.colour = "";
   cov.push_back(law);
   an::write_text_file((fs::path(opt.out) / "coverage.svg").string(),
                       an::svg_line_plot(cov, {.title = "Coverage, majority and best-of-k from one pool of samples",
