@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <span>
 #include <stdexcept>
+#include <string>
 
 using namespace ttscale;
 
@@ -88,6 +90,38 @@ TEST_CASE("best_of_n with a PRM scores every round once and aggregates", "[best_
     toy::function_prm prm{step_score};
     const auto r = best_of_n(gen, prm, "Q", best_of_n_options{.n = 3, .aggregate = aggregate::mean}, rng);
     CHECK(r.candidates[2].score == Approx((0.2 + 0.8 + 0.8) / 3));
+  }
+}
+
+// Mean log-odds of the step scores: a user's aggregator that is NaN for a
+// path with a step scored 1 and another scored 0 (+inf + -inf).
+struct mean_log_odds {
+  double operator()(std::span<const double> s) const {
+    double sum = 0.0;
+    for (double x : s) sum += std::log(x / (1.0 - x));
+    return sum / static_cast<double>(s.size());
+  }
+};
+
+TEST_CASE("best_of_n with a PRM rejects a NaN aggregate as step search does", "[best_of_n][errors]") {
+  // Candidate 0's steps score 1 and 0 (NaN aggregate); the others score 0.5.
+  auto step_score = [](const trajectory& t) {
+    const std::string& s = t.last_step().text;
+    return s == "one two" ? 1.0 : s == "\\boxed{1}" ? 0.0 : 0.5;
+  };
+  toy::scripted_generator gen(scripts());
+  toy::function_prm prm{step_score};
+  std::mt19937_64 rng(1);
+  try {
+    (void)best_of_n(gen, prm, "Q", best_of_n_options<select::best_t, mean_log_odds>{.n = 3}, rng);
+    FAIL("expected invalid_score");
+  } catch (const invalid_score& e) {
+    CHECK(std::string(e.what()) == "best_of_n: the step aggregator returned NaN for candidate 0");
+    REQUIRE(e.spent() != nullptr);  // the work paid for is reported
+    CHECK(e.spent()->generator_calls == 3);
+    CHECK(e.spent()->verifier_calls == 3);
+    CHECK(e.spent()->verifier_items == 6);
+    CHECK(e.spent()->samples == 3);
   }
 }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <span>
+#include <string>
 
 using namespace ttscale;
 
@@ -66,6 +68,24 @@ TEST_CASE("weighted_majority_vote with a PRM aggregates step scores", "[majority
   CHECK(r.answer == "7");
   CHECK(r.totals[0].total == Approx(1.8));
   CHECK(r.totals[1].total == Approx(0.7));
+}
+
+TEST_CASE("weighted_majority_vote rejects a NaN aggregate with the accounting", "[majority_vote][errors]") {
+  toy::scripted_generator gen(scripts());
+  toy::function_prm prm{[](const trajectory& t) { return t.last_step().text == "x" ? 0.1 : 0.6; }};
+  std::mt19937_64 rng(1);
+  // A user's aggregator that is NaN for two-step paths (candidates 1 and 4).
+  auto nan_for_two_steps = [](std::span<const double> s) { return s.size() == 2 ? std::nan("") : s.back(); };
+  try {
+    (void)weighted_majority_vote(gen, prm, "Q", vote_options{.n = 6}, rng, nan_for_two_steps);
+    FAIL("expected invalid_score");
+  } catch (const invalid_score& e) {
+    CHECK(std::string(e.what()) == "weighted_majority_vote: the step aggregator returned NaN for candidate 1");
+    REQUIRE(e.spent() != nullptr);
+    CHECK(e.spent()->generator_calls == 2);
+    CHECK(e.spent()->verifier_calls == 2);
+    CHECK(e.spent()->verifier_items == 8);
+  }
 }
 
 TEST_CASE("votes reject bad input", "[majority_vote][errors]") {

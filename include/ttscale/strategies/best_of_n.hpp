@@ -49,7 +49,7 @@ struct best_of_n_options {
 /// Best-of-N; see the header comment. Throws invalid_argument for n = 0 or
 /// max_steps = 0, budget_exhausted if the budget is already spent,
 /// generator_failure / verifier_failure if they throw, invalid_score for a
-/// NaN or infinite verifier score.
+/// NaN or infinite verifier score or a NaN aggregate of a PRM's step scores.
 template <generator G, verifier V, class Select, step_aggregator Aggregate, answer_extractor Extract,
           budget_policy Budget, std::uniform_random_bit_generator Engine>
   requires selection_policy<Select, answer_of<Extract>>

@@ -11,8 +11,10 @@
 #include <ttscale/rollout.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/strategies/detail/aggregated_score.hpp>
 #include <ttscale/verifier.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -68,9 +70,14 @@ search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& g
     if (scores.size() < finished.size()) state.stopped = stop_reason::verifier_call_limit;
     for (std::size_t j = 0; j < scores.size(); ++j) candidates[finished_index[j]].score = scores[j];
   } else if constexpr (use_prm) {
+    // A candidate whose newest step the verifier-call limit left unscored
+    // keeps what the aggregator makes of it (NaN for last: never chosen);
+    // a fully scored one with a NaN aggregate is an error, as in step search.
     for (std::size_t i : finished_index) {
-      const std::vector<double> steps = candidates[i].path.step_scores();
-      candidates[i].score = aggregate(std::span<const double>(steps));
+      const trajectory& path = candidates[i].path;
+      candidates[i].score = std::isnan(path.step_score())
+                                ? aggregated_score(path, aggregate)
+                                : checked_aggregated_score(ctx, path, aggregate, "candidate " + std::to_string(i));
     }
   }
   if (!stopped) stopped = state.stopped;

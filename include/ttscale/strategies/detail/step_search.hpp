@@ -22,6 +22,7 @@
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
+#include <ttscale/strategies/detail/aggregated_score.hpp>
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
 
@@ -40,17 +41,6 @@
 
 TTSCALE_BEGIN_NAMESPACE
 namespace detail {
-
-/// A trajectory's aggregated step score; O(1) for aggregate::last.
-template <step_aggregator Aggregate>
-double aggregated_score(const trajectory& t, const Aggregate& aggregate) {
-  if constexpr (std::is_same_v<Aggregate, aggregate::last_t>) {
-    return t.step_score();
-  } else {
-    const std::vector<double> steps = t.step_scores();
-    return aggregate(std::span<const double>(steps));
-  }
-}
 
 /// One parent and how many children to draw from it this round.
 struct expansion {
@@ -128,9 +118,7 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
   round.scores.resize(children.size());
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (leaves[i].id() != children[i].id()) ctx.tree().set_score(children[i].id(), leaf_scores[i]);
-    round.scores[i] = aggregated_score(children[i], aggregate);
-    if (std::isnan(round.scores[i]))
-      ctx.fail_argument("the step aggregator returned NaN for node " + std::to_string(children[i].id()));
+    round.scores[i] = checked_aggregated_score(ctx, children[i], aggregate, "node " + std::to_string(children[i].id()));
   }
   round.children = std::move(children);
   round.from = std::move(from);

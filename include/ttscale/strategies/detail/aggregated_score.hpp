@@ -1,0 +1,49 @@
+// ttscale/strategies/detail/aggregated_score.hpp: a trajectory's PRM step
+// scores aggregated into one score (aggregate::last, min, mean, product or a
+// user's), checked once for every strategy that ranks by it — best-of-N and
+// the votes as much as the step-level searches — so a NaN aggregate is
+// always an error and never a silently unscored candidate. O(1) for
+// aggregate::last, O(depth) otherwise. Users never include this header.
+#pragma once
+
+#include <ttscale/budget.hpp>
+#include <ttscale/config.hpp>
+#include <ttscale/errors.hpp>
+#include <ttscale/search_context.hpp>
+#include <ttscale/trajectory.hpp>
+#include <ttscale/verifier.hpp>
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace detail {
+
+/// A trajectory's aggregated step score; O(1) for aggregate::last.
+template <step_aggregator Aggregate>
+double aggregated_score(const trajectory& t, const Aggregate& aggregate) {
+  if constexpr (std::is_same_v<Aggregate, aggregate::last_t>) {
+    return t.step_score();
+  } else {
+    const std::vector<double> steps = t.step_scores();
+    return aggregate(std::span<const double>(steps));
+  }
+}
+
+/// As above, but a NaN aggregate throws invalid_score
+/// "<strategy>: the step aggregator returned NaN for <what>" (`what` names the
+/// node or candidate). The search's accounting is attached when the error
+/// leaves search_context::run.
+template <step_aggregator Aggregate, budget_policy B>
+double checked_aggregated_score(const search_context<B>& ctx, const trajectory& t, const Aggregate& aggregate,
+                                const std::string& what) {
+  const double score = aggregated_score(t, aggregate);
+  if (std::isnan(score)) throw invalid_score(ctx.name() + ": the step aggregator returned NaN for " + what);
+  return score;
+}
+
+}  // namespace detail
+TTSCALE_END_NAMESPACE
