@@ -42,6 +42,7 @@
 
 #include <ttscale/accounting.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/trajectory.hpp>
@@ -180,7 +181,7 @@ template <generator G>
 class completion_sampler {
  public:
   completion_sampler(G& inner, std::size_t max_steps) : inner_(&inner), max_steps_(max_steps) {
-    if (max_steps == 0) throw invalid_argument("as_completion_sampler: max_steps must be at least 1 (got 0)");
+    detail::require_at_least("as_completion_sampler", "max_steps", max_steps, 1);
   }
   static constexpr bool thread_safe = enable_concurrent_calls<G>;
 

@@ -46,6 +46,7 @@
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
 #include <ttscale/detail/parallel.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
@@ -122,7 +123,7 @@ class search_context {
       tree_ = std::make_shared<trajectory_tree>(std::move(start.prompt), start.tree_memory);
       root_ = tree_->root();
     }
-    if (exec_.threads == 0) fail_argument("exec.threads must be at least 1 (got 0)");
+    detail::require_at_least(name_, "exec.threads", exec_.threads, 1);
     if (auto why = budget_.exhausted_by(accounting{}))
       throw budget_exhausted(name_ + ": the budget is already spent (" + std::string(to_string(*why)) +
                                  ") before any work",

@@ -18,6 +18,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
 
@@ -83,8 +84,7 @@ inline double sorted_quantile(std::span<const double> sorted, double q) noexcept
 }
 
 inline void check_bootstrap_options(const bootstrap_options& o, const char* where) {
-  if (o.resamples < 1)
-    throw invalid_argument(std::string(where) + ": options.resamples must be at least 1 (got 0)");
+  ttscale::detail::require_at_least(where, "options.resamples", o.resamples, 1);
   if (!(o.confidence > 0 && o.confidence < 1))
     throw invalid_argument(std::string(where) + ": options.confidence must be in (0, 1) (got " +
                            ttscale::detail::number_text(o.confidence) + ")");
@@ -95,7 +95,7 @@ inline void check_bootstrap_options(const bootstrap_options& o, const char* wher
 inline std::vector<estimate_interval> bootstrap_columns(std::span<const double> table, std::size_t columns,
                                                         const bootstrap_options& options, const char* where) {
   check_bootstrap_options(options, where);
-  if (columns == 0) throw invalid_argument(std::string(where) + ": columns must be at least 1 (got 0)");
+  ttscale::detail::require_at_least(where, "columns", columns, 1);
   if (table.empty() || table.size() % columns != 0)
     throw invalid_argument(std::string(where) + ": the table must hold a positive whole number of rows of " +
                            std::to_string(columns) + " columns (got " + std::to_string(table.size()) + " values)");

@@ -30,6 +30,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
 
@@ -69,7 +70,7 @@ struct difficulty_bins {
 /// more problems and leave others empty; the result does not depend on the
 /// problems' order. Throws invalid_argument for count 0 or a NaN estimate.
 [[nodiscard]] inline difficulty_bins bin_by_difficulty(std::span<const double> difficulty, std::size_t count = 5) {
-  if (count == 0) throw invalid_argument("bin_by_difficulty: count must be at least 1 (got 0)");
+  ttscale::detail::require_at_least("bin_by_difficulty", "count", count, 1);
   const std::size_t n = difficulty.size();
   for (std::size_t i = 0; i < n; ++i)
     if (std::isnan(difficulty[i]))

@@ -22,6 +22,7 @@
 
 #include <ttscale/analysis/bootstrap.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 
 #include <algorithm>
@@ -118,7 +119,7 @@ struct coverage_point {
     if (problems[p].samples < fewest) fewest = problems[p].samples, fewest_at = p;
   }
   for (std::uint64_t k : ks) {
-    if (k < 1) throw invalid_argument(std::string(where) + ": k must be at least 1 (got 0)");
+    ttscale::detail::require_at_least(where, "k", k, 1);
     if (k > fewest)
       throw invalid_argument(std::string(where) + ": problem " + std::to_string(fewest_at) + " has " +
                              std::to_string(fewest) + " samples, fewer than k " + std::to_string(k) +

@@ -18,6 +18,7 @@
 
 #include <ttscale/accounting.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/strategies/a_star.hpp>
 #include <ttscale/strategies/beam_search.hpp>
@@ -126,7 +127,7 @@ template <class Gen, class Prm, class Extract, class IsRight, class Rng>
 strategy_outcome run_strategy(strategy_kind s, Gen& gen, Prm& prm, const std::string& prompt, std::size_t n,
                               const Extract& extract, const IsRight& is_right, Rng& rng, const grid_settings& g = {},
                               bool keep_scores = false) {
-  if (n == 0) throw invalid_argument("analysis::run_strategy: the knob N must be at least 1 (got 0)");
+  ttscale::detail::require_at_least("analysis::run_strategy", "the knob N", n, 1);
   auto reduce = [&](const auto& r) {
     strategy_outcome o;
     o.chose = r.has_choice();

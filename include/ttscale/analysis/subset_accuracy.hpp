@@ -42,6 +42,7 @@
 #include <ttscale/analysis/bootstrap.hpp>
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
 
@@ -281,9 +282,7 @@ inline subset_estimate vote_of_k(const vote_pool& v, std::uint64_t k, const subs
 }
 
 inline void check_vote_options(const subset_vote_options& o, const char* where) {
-  if (o.draws < 2)
-    throw invalid_argument(std::string(where) + ": options.draws must be at least 2 (got " +
-                           std::to_string(o.draws) + ")");
+  ttscale::detail::require_at_least(where, "options.draws", o.draws, 2);
 }
 
 inline subset_estimate vote_accuracy(std::span<const pool_sample> pool, std::uint64_t k, bool weighted,

@@ -48,6 +48,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -132,11 +133,11 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     const a_star_options<Select, PathCost, Aggregate, Extract, Budget>& options, Engine& rng) {
   search_context<Budget> ctx("a_star", std::move(start), options.budget, options.exec, draw_seed(rng));
   return ctx.run([&] {
-    if (options.continuations == 0) ctx.fail_argument("options.continuations must be at least 1 (got 0)");
-    if (options.expansions == 0) ctx.fail_argument("options.expansions must be at least 1 (got 0)");
-    if (options.expansions_per_round == 0) ctx.fail_argument("options.expansions_per_round must be at least 1 (got 0)");
-    if (options.solutions == 0) ctx.fail_argument("options.solutions must be at least 1 (got 0)");
-    if (options.max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.continuations", options.continuations, 1);
+    detail::require_at_least(ctx.name(), "options.expansions", options.expansions, 1);
+    detail::require_at_least(ctx.name(), "options.expansions_per_round", options.expansions_per_round, 1);
+    detail::require_at_least(ctx.name(), "options.solutions", options.solutions, 1);
+    detail::require_at_least(ctx.name(), "options.max_depth", options.max_depth, 1);
     ctx.record_to(options.trace);
 
     // The open set: a binary heap of (f, push order) keys on a vector

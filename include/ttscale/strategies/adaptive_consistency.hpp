@@ -36,6 +36,7 @@
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -116,11 +117,11 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
   using answer = answer_of<Extract>;
   search_context<Budget> ctx("adaptive_consistency", std::move(start), options.budget, options.exec, draw_seed(rng));
   return ctx.run([&] {
-    if (options.initial_batch == 0) ctx.fail_argument("options.initial_batch must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.initial_batch", options.initial_batch, 1);
     if (!(options.growth >= 1.0) || !std::isfinite(options.growth))
       ctx.fail_argument("options.growth must be finite and >= 1 (got " + detail::number_text(options.growth) + ")");
-    if (options.max_samples == 0) ctx.fail_argument("options.max_samples must be at least 1 (got 0)");
-    if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.max_samples", options.max_samples, 1);
+    detail::require_at_least(ctx.name(), "options.max_steps", options.max_steps, 1);
     ctx.record_to(options.trace);
 
     std::vector<candidate<answer>> candidates;

@@ -48,6 +48,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/random.hpp>
@@ -220,11 +221,11 @@ template <generator G, class Select, answer_extractor Extract, budget_policy Bud
     G& gen, search_start start, const first_finish_options<Select, Extract, Budget>& options, Engine& rng) {
   search_context<Budget> ctx("first_finish", std::move(start), options.budget, options.exec, draw_seed(rng));
   return ctx.run([&] {
-    if (options.n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.n", options.n, 1);
     if (options.k == 0 || options.k > options.n)
       ctx.fail_argument("options.k must be in [1, n = " + std::to_string(options.n) + "] (got " +
                         std::to_string(options.k) + ")");
-    if (options.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.max_steps", options.max_steps, 1);
     ctx.record_to(options.trace);
 
     std::optional<stop_reason> stopped;

@@ -40,6 +40,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
@@ -128,7 +129,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
   return ctx.run([&] {
     detail::validate_particle_options(ctx, o.n, o.max_steps, o.log_weight, o.resample_when);
     detail::validate_temperature(ctx, o.temperature);
-    if (o.sweeps == 0) ctx.fail_argument("options.sweeps must be at least 1 (got 0)");
+    detail::require_at_least(ctx.name(), "options.sweeps", o.sweeps, 1);
     if (o.sweeps > 1 && o.n < 2)
       ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
                         "): the reference takes one slot");

@@ -34,6 +34,7 @@
 #include <ttscale/adapters/openai_http/transport.hpp>
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/sample_logits.hpp>
 
@@ -406,8 +407,7 @@ class completions_client {
  public:
   completions_client(transport& t, request_options o, bool which_stop, const char* who)
       : transport_(&t), options_(std::move(o)), which_stop_(which_stop), who_(who) {
-    if (options_.prompts_per_request == 0)
-      throw invalid_argument(std::string(who_) + ": prompts_per_request must be at least 1 (got 0)");
+    ttscale::detail::require_at_least(who_, "prompts_per_request", options_.prompts_per_request, 1);
     if (!options_.extra_body.is_object())
       throw invalid_argument(std::string(who_) + ": extra_body must be a JSON object (got " +
                              detail::json_kind(options_.extra_body) + ")");

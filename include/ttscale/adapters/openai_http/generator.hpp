@@ -50,6 +50,7 @@
 #include <ttscale/adapters/openai_http/completions.hpp>
 #include <ttscale/adapters/openai_http/transport.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/sample_logits.hpp>
@@ -103,8 +104,7 @@ class generator {
  public:
   generator(transport& link, generator_options options)
       : options_(std::move(options)), client_(link, options_.requests, true, "openai_http::generator") {
-    if (options_.max_step_tokens == 0)
-      throw invalid_argument("openai_http::generator: max_step_tokens must be at least 1 (got 0)");
+    ttscale::detail::require_at_least("openai_http::generator", "max_step_tokens", options_.max_step_tokens, 1);
     for (const std::string& f : options_.finish_strings)
       if (f.empty()) throw invalid_argument("openai_http::generator: a finish string is empty");
   }

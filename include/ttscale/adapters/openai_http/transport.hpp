@@ -34,6 +34,7 @@
 #pragma once
 
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 
 #include <curl/curl.h>
@@ -143,8 +144,8 @@ class transport {
  public:
   explicit transport(transport_options options) : options_(std::move(options)) {
     if (options_.endpoints.empty()) throw invalid_argument("openai_http: options.endpoints is empty (give at least one base URL)");
-    if (options_.max_in_flight == 0) throw invalid_argument("openai_http: options.max_in_flight must be at least 1 (got 0)");
-    if (options_.max_attempts == 0) throw invalid_argument("openai_http: options.max_attempts must be at least 1 (got 0)");
+    ttscale::detail::require_at_least("openai_http", "options.max_in_flight", options_.max_in_flight, 1);
+    ttscale::detail::require_at_least("openai_http", "options.max_attempts", options_.max_attempts, 1);
     if (!(options_.retry_budget_ratio >= 0.0))
       throw invalid_argument("openai_http: options.retry_budget_ratio must be >= 0");
     for (std::string& e : options_.endpoints) {

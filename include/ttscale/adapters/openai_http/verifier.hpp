@@ -44,6 +44,7 @@
 #include <ttscale/adapters/openai_http/transport.hpp>
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/trajectory.hpp>
 
@@ -95,9 +96,7 @@ class token_probability_verifier {
     if (options_.good.empty() || options_.bad.empty() || options_.good == options_.bad)
       throw invalid_argument("openai_http::token_probability_verifier: good and bad must be two different "
                              "non-empty token texts (got \"" + options_.good + "\" and \"" + options_.bad + "\")");
-    if (options_.top_logprobs < 2)
-      throw invalid_argument("openai_http::token_probability_verifier: top_logprobs must be at least 2 (got " +
-                             std::to_string(options_.top_logprobs) + ")");
+    ttscale::detail::require_at_least("openai_http::token_probability_verifier", "top_logprobs", options_.top_logprobs, 2);
   }
 
   static constexpr bool thread_safe = true;
@@ -243,8 +242,7 @@ struct json_reward_options {
 class json_reward_verifier {
  public:
   json_reward_verifier(transport& link, json_reward_options options) : link_(&link), options_(std::move(options)) {
-    if (options_.items_per_request == 0)
-      throw invalid_argument("openai_http::json_reward_verifier: items_per_request must be at least 1 (got 0)");
+    ttscale::detail::require_at_least("openai_http::json_reward_verifier", "items_per_request", options_.items_per_request, 1);
     try {
       scores_ = nlohmann::json::json_pointer(options_.scores_pointer);
       score_ = nlohmann::json::json_pointer(options_.score_pointer);

@@ -23,6 +23,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
@@ -406,10 +407,10 @@ stop_reason particle_stop_reason(std::optional<stop_reason> budget_stop,
 template <budget_policy B, class Weight, class Trigger>
 void validate_particle_options(const search_context<B>& ctx, std::size_t n, std::size_t max_steps,
                                const Weight& weight, const Trigger& trigger) {
-  if (n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
+  detail::require_at_least(ctx.name(), "options.n", n, 1);
   if (n > std::numeric_limits<std::uint32_t>::max())
     ctx.fail_argument("options.n must be below 2^32 (got " + std::to_string(n) + ")");
-  if (max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+  detail::require_at_least(ctx.name(), "options.max_steps", max_steps, 1);
   if constexpr (requires { trigger.fraction; }) {
     if (!(trigger.fraction >= 0.0 && trigger.fraction <= 1.0))
       ctx.fail_argument("options.resample_when.fraction must be in [0, 1] (got " + detail::number_text(trigger.fraction) +

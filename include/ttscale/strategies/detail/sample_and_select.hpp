@@ -6,6 +6,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/rollout.hpp>
@@ -36,8 +37,8 @@ template <generator G, class V, step_aggregator Aggregate, answer_extractor Extr
 search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& gen, V& ver, sampling_shape shape,
                                                     const Aggregate& aggregate, const Extract& extract,
                                                     const Select& selection) {
-  if (shape.n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
-  if (shape.max_steps == 0) ctx.fail_argument("options.max_steps must be at least 1 (got 0)");
+  detail::require_at_least(ctx.name(), "options.n", shape.n, 1);
+  detail::require_at_least(ctx.name(), "options.max_steps", shape.max_steps, 1);
   constexpr bool use_orm = outcome_verifier<V>;
   constexpr bool use_prm = !use_orm && process_verifier<V>;
 

@@ -16,6 +16,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/detail/stream_keys.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/top_k.hpp>
@@ -179,12 +180,12 @@ auto finish_step_search(search_context<B>& ctx, std::span<const trajectory> fini
 /// than it reports).
 template <budget_policy B>
 void require_beam_shape(const search_context<B>& ctx, std::size_t n, std::size_t m, std::size_t max_depth) {
-  if (n == 0) ctx.fail_argument("options.n must be at least 1 (got 0)");
-  if (m == 0) ctx.fail_argument("options.beam_width must be at least 1 (got 0)");
+  detail::require_at_least(ctx.name(), "options.n", n, 1);
+  detail::require_at_least(ctx.name(), "options.beam_width", m, 1);
   if (n % m != 0)
     ctx.fail_argument("options.beam_width (" + std::to_string(m) + ") must divide options.n (" + std::to_string(n) +
                       "): the search keeps n / beam_width beams and expands each beam_width ways");
-  if (max_depth == 0) ctx.fail_argument("options.max_depth must be at least 1 (got 0)");
+  detail::require_at_least(ctx.name(), "options.max_depth", max_depth, 1);
 }
 
 }  // namespace detail
