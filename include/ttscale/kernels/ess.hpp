@@ -61,6 +61,17 @@ inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
   reg m = minf, shift = zero;
   auto s1 = Ops::acc_zero(), s2 = Ops::acc_zero();
   auto bad = Ops::is_nan(zero);
+  // A lane's max grew to mn (rare after the first few registers): rescale both sums to it.
+  auto raise_max = [&](const reg mn) {
+    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
+      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
+      const reg f = exp_reg<Ops>(Ops::sub(m, nshift));  // m = -inf: 0, never inf
+      s1 = Ops::acc_scale(s1, f);
+      s2 = Ops::acc_scale(Ops::acc_scale(s2, f), f);
+      m = mn;
+      shift = nshift;
+    }
+  };
   std::size_t i = 0;
   // Two registers per step: one max test, and each sum gets one widening to double for both,
   // the pair added in T first (e0 + e1, and e0^2 + e1^2 with one fused rounding): at most
@@ -70,15 +81,7 @@ inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
   for (; i < n - n % (2 * w); i += 2 * w) {
     const reg v0 = Ops::load(x + i), v1 = Ops::load(x + i + w);
     bad = Ops::mask_or(bad, Ops::mask_or(Ops::is_nan(v0), Ops::is_nan(v1)));
-    const reg mn = Ops::max(v1, Ops::max(v0, m));
-    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
-      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      const reg f = exp_reg<Ops>(Ops::sub(m, nshift));  // m = -inf: 0, never inf
-      s1 = Ops::acc_scale(s1, f);
-      s2 = Ops::acc_scale(Ops::acc_scale(s2, f), f);
-      m = mn;
-      shift = nshift;
-    }
+    raise_max(Ops::max(v1, Ops::max(v0, m)));
     const reg e0 = exp_reg<Ops>(Ops::sub(v0, shift));
     const reg e1 = exp_reg<Ops>(Ops::sub(v1, shift));
     s1 = Ops::acc_add(s1, Ops::add(e0, e1));
@@ -87,15 +90,7 @@ inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
   for (; i < n - n % w; i += w) {
     const reg v = Ops::load(x + i);
     bad = Ops::mask_or(bad, Ops::is_nan(v));
-    const reg mn = Ops::max(v, m);
-    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
-      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      const reg f = exp_reg<Ops>(Ops::sub(m, nshift));  // m = -inf: 0, never inf
-      s1 = Ops::acc_scale(s1, f);
-      s2 = Ops::acc_scale(Ops::acc_scale(s2, f), f);
-      m = mn;
-      shift = nshift;
-    }
+    raise_max(Ops::max(v, m));
     const reg e = exp_reg<Ops>(Ops::sub(v, shift));
     s1 = Ops::acc_add(s1, e);
     s2 = Ops::acc_add_sq(s2, e);  // squared in double: e^2 would underflow in float
