@@ -14,6 +14,7 @@
 #include <ttscale/verifier.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -34,14 +35,16 @@ double aggregated_score(const trajectory& t, const Aggregate& aggregate) {
 }
 
 /// As above, but a NaN aggregate throws invalid_score
-/// "<strategy>: the step aggregator returned NaN for <what>" (`what` names the
-/// node or candidate). The search's accounting is attached when the error
+/// "<strategy>: the step aggregator returned NaN for <kind> <index>" ("node 7",
+/// "candidate 3"); the text is built only then, since this runs for every
+/// child of every round. The search's accounting is attached when the error
 /// leaves search_context::run.
 template <step_aggregator Aggregate, budget_policy B>
 double checked_aggregated_score(const search_context<B>& ctx, const trajectory& t, const Aggregate& aggregate,
-                                const std::string& what) {
+                                const char* kind, std::uint64_t index) {
   const double score = aggregated_score(t, aggregate);
-  if (std::isnan(score)) throw invalid_score(ctx.name() + ": the step aggregator returned NaN for " + what);
+  if (std::isnan(score))
+    throw invalid_score(ctx.name() + ": the step aggregator returned NaN for " + kind + " " + std::to_string(index));
   return score;
 }
 

@@ -78,7 +78,7 @@ search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& g
       const trajectory& path = candidates[i].path;
       candidates[i].score = std::isnan(path.step_score())
                                 ? aggregated_score(path, aggregate)
-                                : checked_aggregated_score(ctx, path, aggregate, "candidate " + std::to_string(i));
+                                : checked_aggregated_score(ctx, path, aggregate, "candidate", i);
     }
   }
   if (!stopped) stopped = state.stopped;

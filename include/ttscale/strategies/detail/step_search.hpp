@@ -119,7 +119,7 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
   round.scores.resize(children.size());
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (leaves[i].id() != children[i].id()) ctx.tree().set_score(children[i].id(), leaf_scores[i]);
-    round.scores[i] = checked_aggregated_score(ctx, children[i], aggregate, "node " + std::to_string(children[i].id()));
+    round.scores[i] = checked_aggregated_score(ctx, children[i], aggregate, "node", children[i].id());
   }
   round.children = std::move(children);
   round.from = std::move(from);
