@@ -209,12 +209,12 @@ TEST_CASE("beam search rejects bad input with clear errors", "[beam_search][erro
 
   toy::function_prm nan_prm{[](const trajectory&) { return std::numeric_limits<double>::quiet_NaN(); }};
   CHECK_THROWS_AS(beam_search(gen, nan_prm, "Q", beam_search_options{}, rng), invalid_score);
-  // A NaN aggregate (not a NaN verifier score) is invalid_score too, naming the node.
+  // A NaN aggregate (not a NaN verifier score) is the caller's policy's fault: invalid_argument, naming the node.
   struct nan_aggregate {
     double operator()(std::span<const double>) const { return std::numeric_limits<double>::quiet_NaN(); }
   };
   CHECK_THROWS_AS(beam_search(gen, prm, "Q", beam_search_options<select::best_t, nan_aggregate>{.n = 4, .beam_width = 2}, rng),
-                  invalid_score);
+                  invalid_argument);
   CHECK_THROWS_WITH(beam_search(gen, prm, "Q", beam_search_options<select::best_t, nan_aggregate>{.n = 4, .beam_width = 2}, rng),
                     Catch::StartsWith("beam_search: the step aggregator returned NaN for node "));
 

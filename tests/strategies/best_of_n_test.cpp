@@ -114,8 +114,8 @@ TEST_CASE("best_of_n with a PRM rejects a NaN aggregate as step search does", "[
   std::mt19937_64 rng(1);
   try {
     (void)best_of_n(gen, prm, "Q", best_of_n_options<select::best_t, mean_log_odds>{.n = 3}, rng);
-    FAIL("expected invalid_score");
-  } catch (const invalid_score& e) {
+    FAIL("expected invalid_argument");
+  } catch (const invalid_argument& e) {
     CHECK(std::string(e.what()) == "best_of_n: the step aggregator returned NaN for candidate 0");
     REQUIRE(e.spent() != nullptr);  // the work paid for is reported
     CHECK(e.spent()->generator_calls == 3);

@@ -78,8 +78,8 @@ TEST_CASE("weighted_majority_vote rejects a NaN aggregate with the accounting", 
   auto nan_for_two_steps = [](std::span<const double> s) { return s.size() == 2 ? std::nan("") : s.back(); };
   try {
     (void)weighted_majority_vote(gen, prm, "Q", vote_options{.n = 6}, rng, nan_for_two_steps);
-    FAIL("expected invalid_score");
-  } catch (const invalid_score& e) {
+    FAIL("expected invalid_argument");
+  } catch (const invalid_argument& e) {
     CHECK(std::string(e.what()) == "weighted_majority_vote: the step aggregator returned NaN for candidate 1");
     REQUIRE(e.spent() != nullptr);
     CHECK(e.spent()->generator_calls == 2);

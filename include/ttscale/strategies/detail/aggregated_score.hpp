@@ -34,7 +34,8 @@ double aggregated_score(const trajectory& t, const Aggregate& aggregate) {
   }
 }
 
-/// As above, but a NaN aggregate throws invalid_score
+/// As above, but a NaN aggregate throws invalid_argument (the aggregator is
+/// the caller's policy, and this is what the step searches always raised)
 /// "<strategy>: the step aggregator returned NaN for <kind> <index>" ("node 7",
 /// "candidate 3"); the text is built only then, since this runs for every
 /// child of every round. The search's accounting is attached when the error
@@ -44,7 +45,7 @@ double checked_aggregated_score(const search_context<B>& ctx, const trajectory& 
                                 const char* kind, std::uint64_t index) {
   const double score = aggregated_score(t, aggregate);
   if (std::isnan(score))
-    throw invalid_score(ctx.name() + ": the step aggregator returned NaN for " + kind + " " + std::to_string(index));
+    throw invalid_argument(ctx.name() + ": the step aggregator returned NaN for " + kind + " " + std::to_string(index));
   return score;
 }
 
