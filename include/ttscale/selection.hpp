@@ -27,6 +27,7 @@
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/result.hpp>
 
 #include <cmath>
@@ -160,6 +161,7 @@ struct log_weighted_majority_t {
   choice<Answer> operator()(std::span<const candidate<Answer>> c) const {
     constexpr double minus_inf = -std::numeric_limits<double>::infinity();
     bool any_finite = false;
+    std::vector<double> scores;  // one answer's log-weights, in candidate order
     auto result = detail::vote(
         c,
         [&](std::size_t i) {
@@ -169,13 +171,16 @@ struct log_weighted_majority_t {
           return !std::isnan(c[i].score);
         },
         [&](const std::vector<std::size_t>& m) {
-          double hi = minus_inf;
-          for (std::size_t i : m) hi = std::max(hi, c[i].score);
-          if (hi == minus_inf) return minus_inf;  // every member has zero weight
+          scores.clear();
+          bool zero_weight = true;
+          for (std::size_t i : m) {
+            scores.push_back(c[i].score);
+            zero_weight = zero_weight && c[i].score == minus_inf;
+          }
+          // Every member has zero weight: a total of -inf, not the kernel's error.
+          if (zero_weight) return minus_inf;
           any_finite = true;
-          double sum = 0.0;
-          for (std::size_t i : m) sum += std::exp(c[i].score - hi);
-          return hi + std::log(sum);
+          return kernels::scalar::logsumexp(std::span<const double>(scores));
         },
         [&](const std::vector<std::size_t>& m) {
           std::size_t best = m.front();
