@@ -7,6 +7,8 @@
 // so a million particles can each own one; it is seeded from splitmix64 of the
 // mixed key, which decorrelates neighbouring keys. It satisfies
 // std::uniform_random_bit_generator, so <random> distributions accept it.
+// uniform01(g) is the one [0, 1) double with 53 random bits, for this engine
+// (random_engine::uniform()) and any other (the resampling kernels take it).
 #pragma once
 
 #include <ttscale/config.hpp>
@@ -41,6 +43,26 @@ constexpr std::uint64_t derive_seed(std::uint64_t seed, stream_key key) noexcept
   return detail::mix64(detail::mix64(seed ^ detail::mix64(key.a)) ^ detail::mix64(key.b + 0x632be59bd9b4e019ULL));
 }
 
+/// A uniform double in [0, 1) with 53 random bits from any uniform_random_bit_generator.
+/// A 64-bit engine gives (g() >> 11) * 2^-53 (random_engine::uniform() is this); a 32-bit
+/// one joins 27 + 26 bits of two draws; any other range goes through generate_canonical.
+template <std::uniform_random_bit_generator Engine>
+[[nodiscard]] constexpr double uniform01(Engine& g) {
+  using U = typename Engine::result_type;
+  constexpr auto range = static_cast<std::uint64_t>(Engine::max() - Engine::min());
+  if constexpr (range == std::numeric_limits<std::uint64_t>::max()) {
+    return static_cast<double>((static_cast<std::uint64_t>(g() - Engine::min())) >> 11) * 0x1.0p-53;
+  } else if constexpr (range == 0xFFFFFFFFull) {
+    const std::uint64_t hi = static_cast<std::uint64_t>(static_cast<U>(g() - Engine::min())) >> 5;  // 27 bits
+    const std::uint64_t lo = static_cast<std::uint64_t>(static_cast<U>(g() - Engine::min())) >> 6;  // 26 bits
+    return static_cast<double>((hi << 26) | lo) * 0x1.0p-53;
+  } else {
+    // generate_canonical may return 1.0 (LWG 2524); keep the documented [0, 1).
+    const double u = std::generate_canonical<double, 53>(g);
+    return u < 1.0 ? u : 0x1.fffffffffffffp-1;
+  }
+}
+
 class random_engine {
  public:
   using result_type = std::uint64_t;
@@ -72,7 +94,7 @@ class random_engine {
   }
 
   /// A double uniform in [0, 1) with 53 random bits.
-  constexpr double uniform() noexcept { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+  constexpr double uniform() noexcept { return uniform01(*this); }
 
   friend constexpr bool operator==(const random_engine&, const random_engine&) = default;
 

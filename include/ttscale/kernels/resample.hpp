@@ -53,6 +53,7 @@
 #include <ttscale/kernels/exp.hpp>
 #include <ttscale/kernels/log.hpp>
 #include <ttscale/kernels/log_weights.hpp>
+#include <ttscale/random.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -852,23 +853,9 @@ inline void inverse_cdf(const W& weights, std::span<const double> sorted_uniform
 
 // =================================================================== randomness
 
-/// A uniform double in [0, 1) with 53 random bits from any uniform_random_bit_generator.
-template <std::uniform_random_bit_generator G>
-[[nodiscard]] inline double uniform01(G& g) {
-  using U = typename G::result_type;
-  constexpr auto range = static_cast<std::uint64_t>(G::max() - G::min());
-  if constexpr (range == std::numeric_limits<std::uint64_t>::max()) {
-    return static_cast<double>((static_cast<std::uint64_t>(g() - G::min())) >> 11) * 0x1.0p-53;
-  } else if constexpr (range == 0xFFFFFFFFull) {
-    const std::uint64_t hi = static_cast<std::uint64_t>(static_cast<U>(g() - G::min())) >> 5;  // 27 bits
-    const std::uint64_t lo = static_cast<std::uint64_t>(static_cast<U>(g() - G::min())) >> 6;  // 26 bits
-    return static_cast<double>((hi << 26) | lo) * 0x1.0p-53;
-  } else {
-    // generate_canonical may return 1.0 (LWG 2524); keep the documented [0, 1).
-    const double u = std::generate_canonical<double, 53>(g);
-    return u < 1.0 ? u : 0x1.fffffffffffffp-1;
-  }
-}
+/// A uniform double in [0, 1) with 53 random bits: ttscale::uniform01 (random.hpp), the one
+/// definition random_engine::uniform() also uses.
+using ttscale::uniform01;
 
 /// M sorted uniforms in (0, 1) in O(M), by exponential spacings (C&P sec. 9.4, particles'
 /// `uniform_spacings`): u_m = (E_0 + ... + E_m) / (E_0 + ... + E_M) with E iid Exp(1).
