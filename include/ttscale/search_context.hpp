@@ -72,6 +72,27 @@
 
 TTSCALE_BEGIN_NAMESPACE
 
+namespace detail {
+/// Throws Failure("<context>: <what the failure said>", spent) with `failure`
+/// nested in it, so a caller can reach the original with std::rethrow_if_nested.
+template <class Failure>
+[[noreturn]] void rethrow_nested(const std::exception_ptr& failure, const std::string& context,
+                                 const accounting& spent) {
+  std::string message = "a non-std exception";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+  }
+  try {
+    std::rethrow_exception(failure);
+  } catch (...) {
+    std::throw_with_nested(Failure(context + ": " + message, spent));
+  }
+}
+}  // namespace detail
+
 /// How batched calls run.
 struct execution {
   /// At most this many trajectories per generator or verifier call; 0 = a
@@ -186,9 +207,13 @@ class search_context {
 
   /// Whether the budget allows more work on the candidates already started
   /// (the sample limit only stops new candidates); the reached limit if not.
-  [[nodiscard]] std::optional<stop_reason> stop_check() {
-    accounting probe = spent();
+  /// `pending` is work done but not yet charged (e.g. first-finish threads'
+  /// running total); the check reads the clock and changes nothing.
+  [[nodiscard]] std::optional<stop_reason> stop_check(const accounting& pending = {}) const {
+    accounting probe = spent_;
+    probe += pending;
     probe.samples = 0;
+    probe.wall_time = std::chrono::steady_clock::now() - started_;
     return budget_.exhausted_by(probe);
   }
 
@@ -423,22 +448,11 @@ class search_context {
                      const char* what) {
     for (std::size_t c = 0; c < failures.size(); ++c) {
       if (!failures[c]) continue;
-      std::string message;
-      try {
-        std::rethrow_exception(failures[c]);
-      } catch (const std::exception& e) {
-        message = e.what();
-      } catch (...) {
-        message = "a non-std exception";
-      }
-      const std::string context = name_ + ": the " + what + " threw on items [" + std::to_string(plan.begin(c)) +
-                                  ", " + std::to_string(plan.end(c)) + ") of a round of " +
-                                  std::to_string(plan.items) + ": " + message;
-      try {
-        std::rethrow_exception(failures[c]);
-      } catch (...) {
-        std::throw_with_nested(Failure(context, spent()));
-      }
+      detail::rethrow_nested<Failure>(failures[c],
+                                      name_ + ": the " + what + " threw on items [" + std::to_string(plan.begin(c)) +
+                                          ", " + std::to_string(plan.end(c)) + ") of a round of " +
+                                          std::to_string(plan.items),
+                                      spent());
     }
   }
 

@@ -60,7 +60,6 @@
 #include <ttscale/trajectory.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -113,8 +112,6 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
   if (!enable_concurrent_calls<G>)
     ctx.fail_argument("options.mode is threads but the generator is not marked thread-safe (add `static constexpr "
                       "bool thread_safe = true;` or specialise ttscale::enable_concurrent_calls) — use lockstep mode");
-  const accounting before = ctx.spent();
-  const auto started = std::chrono::steady_clock::now();
   std::stop_source stop;
   std::vector<std::vector<step>> steps(n);
   std::vector<std::exception_ptr> failures(n);
@@ -141,11 +138,7 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
       for (std::size_t depth = 0; depth < max_steps && !stop.stop_requested(); ++depth) {
         {
           std::lock_guard lock(race.mutex);
-          accounting probe = before;
-          probe += race.spent;
-          probe.samples = 0;
-          probe.wall_time = std::chrono::steady_clock::now() - started + before.wall_time;
-          if (auto why = ctx.limits().exhausted_by(probe)) {
+          if (auto why = ctx.stop_check(race.spent)) {
             if (!race.stopped) race.stopped = why;
             stop.request_stop();
             return;
@@ -186,20 +179,9 @@ std::vector<trajectory> race_on_threads(search_context<B>& ctx, G& gen, std::siz
   }  // joined here
   ctx.charge(race.spent);
   for (std::size_t i = 0; i < n; ++i) {
-    if (!failures[i]) continue;
-    std::string message = "a non-std exception";
-    try {
-      std::rethrow_exception(failures[i]);
-    } catch (const std::exception& e) {
-      message = e.what();
-    } catch (...) {
-    }
-    try {
-      std::rethrow_exception(failures[i]);
-    } catch (...) {
-      std::throw_with_nested(generator_failure(
-          ctx.name() + ": the generator threw on sample " + std::to_string(i) + ": " + message, ctx.spent()));
-    }
+    if (failures[i])
+      detail::rethrow_nested<generator_failure>(
+          failures[i], ctx.name() + ": the generator threw on sample " + std::to_string(i), ctx.spent());
   }
   std::vector<trajectory> leaves(n, ctx.root());
   for (std::size_t i = 0; i < n; ++i) {
