@@ -36,7 +36,18 @@
 // over a quarter of the preprocessed text of a strategy that uses the kernels); the
 // default x86-64 build (SSE2 only) needs just <emmintrin.h> (5k lines).
 #if defined(TTSCALE_KERNELS_HAS_AVX2) || defined(TTSCALE_KERNELS_HAS_AVX512) || defined(_MSC_VER)
+// GCC 12's avx512fintrin.h initialises its "undefined" vectors from themselves
+// (__m512 __Y = __Y;), which -Wmaybe-uninitialized reports at every inlined
+// use (dozens per kernel TU under -march=native -Wall). The pragma is scoped to
+// the header's text, so users' own code keeps the warning.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #elif defined(TTSCALE_KERNELS_HAS_SSE2)
 #include <emmintrin.h>
 #endif
