@@ -65,18 +65,63 @@ TEST_CASE("the generator-call limit cuts a round to the calls that fit", "[searc
   CHECK(children.size() == 6);
   CHECK(ctx.spent().generator_calls == 2);
   CHECK(ctx.stop_check() == stop_reason::generator_call_limit);
+  CHECK(ctx.cut() == stop_reason::generator_call_limit);  // recorded by the cut round itself
   CHECK(ctx.extend(gen, roots, keys(10)).empty());
+}
+
+TEST_CASE("the context records why the search stops: the first cut stands, an admission cut is reported first",
+          "[search_context][budget]") {
+  toy::scripted_generator gen(three_step_scripts());
+  SECTION("nothing recorded: completed, or depth_limit when no candidate finished") {
+    search_context ctx("test", "P", budget{}, execution{}, 1);
+    CHECK_FALSE(ctx.should_stop());
+    CHECK_FALSE(ctx.cut().has_value());
+    CHECK(ctx.stop_reason_for(true) == stop_reason::completed);
+    CHECK(ctx.stop_reason_for(false) == stop_reason::depth_limit);
+  }
+  SECTION("should_stop records the budget limit it finds; a later stop() does not replace it") {
+    search_context ctx("test", "P", budget{.max_generator_calls = 1}, execution{}, 1);
+    std::vector<trajectory> roots(2, ctx.root());
+    CHECK(ctx.extend(gen, roots, keys(2)).size() == 2);
+    CHECK_FALSE(ctx.cut().has_value());  // the round was not cut: the limit is reached, not exceeded
+    CHECK(ctx.should_stop());
+    ctx.stop(stop_reason::early_stop);
+    CHECK(ctx.cut() == stop_reason::generator_call_limit);
+    CHECK(ctx.stop_reason_for(true) == stop_reason::generator_call_limit);
+  }
+  SECTION("a strategy's own reason, recorded first, stands") {
+    search_context ctx("test", "P", budget{}, execution{}, 1);
+    ctx.stop(stop_reason::first_finished);
+    ctx.stop(stop_reason::early_stop);
+    CHECK(ctx.should_stop());
+    CHECK(ctx.stop_reason_for(false) == stop_reason::first_finished);
+  }
+  SECTION("a verifier round cut by the call limit is recorded") {
+    toy::function_prm prm{[](const trajectory&) { return 0.5; }};
+    search_context ctx("test", "P", budget{.max_verifier_calls = 1}, execution{.batch_size = 1}, 1);
+    std::vector<trajectory> roots(2, ctx.root());
+    const auto children = ctx.extend(gen, roots, keys(2));
+    CHECK(ctx.score_steps(prm, children).size() == 1);
+    CHECK(ctx.cut() == stop_reason::verifier_call_limit);
+  }
+  SECTION("an admission cut is reported before a later cut, and does not stop started work") {
+    search_context ctx("test", "P", budget{.max_samples = 1}, execution{}, 1);
+    CHECK(ctx.admit_samples(2) == 1);
+    CHECK_FALSE(ctx.should_stop());
+    ctx.stop(stop_reason::early_stop);
+    CHECK(ctx.stop_reason_for(true) == stop_reason::sample_limit);
+  }
 }
 
 TEST_CASE("the sample limit admits only what fits and does not stop started work", "[search_context][budget]") {
   search_context ctx("test", "P", budget{.max_samples = 5}, execution{}, 1);
-  std::optional<stop_reason> cut;
-  CHECK(ctx.admit_samples(3, &cut) == 3);
-  CHECK_FALSE(cut.has_value());
-  CHECK(ctx.admit_samples(3, &cut) == 2);
-  CHECK(cut == stop_reason::sample_limit);
+  CHECK(ctx.admit_samples(3) == 3);
+  CHECK(ctx.stop_reason_for(true) == stop_reason::completed);
+  CHECK(ctx.admit_samples(3) == 2);
+  CHECK(ctx.stop_reason_for(true) == stop_reason::sample_limit);
   CHECK(ctx.spent().samples == 5);
   CHECK_FALSE(ctx.stop_check().has_value());
+  CHECK_FALSE(ctx.should_stop());
 }
 
 TEST_CASE("a budget spent before the start is budget_exhausted", "[search_context][errors]") {

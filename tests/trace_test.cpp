@@ -39,7 +39,7 @@ TEST_CASE("a trace records nodes, scores, decisions and the chosen path", "[trac
   c[0].path = second[0];
   c[0].score = 0.9;
   c[0].answer = "2";
-  const auto r = ctx.finish(std::move(c), select::best, stop_reason::completed);
+  const auto r = ctx.finish(std::move(c), select::best);
   REQUIRE(r.chosen_index == 0u);
 
   REQUIRE(trace.nodes().size() == 4);  // root + 2 + 1

@@ -10,7 +10,7 @@
 //   search_context ctx("best_of_n", prompt, options.budget, options.exec, draw_seed(rng));
 //   auto children = ctx.extend(gen, live, keys);   // one batched round
 //   ctx.score_steps(prm, children);                // one batched PRM round
-//   return ctx.finish(std::move(candidates), select::best, stop_reason::completed);
+//   return ctx.finish(std::move(candidates), select::best);  // stop reason derived
 //
 // Guarantees:
 //  - extend/score split a round into calls of at most exec.batch_size items
@@ -18,8 +18,9 @@
 //    opt in through enable_concurrent_calls); outputs never depend on either.
 //  - generator and verifier call limits are never exceeded: a round that
 //    would exceed them is cut to its first items (the returned span is
-//    shorter); token and wall-time limits are checked by stop_check() between
-//    rounds.
+//    shorter, and the cut is recorded); token and wall-time limits are checked
+//    by should_stop() between rounds. The context records why the search
+//    stopped and finish() reports it.
 //  - a throwing generator or verifier becomes generator_failure /
 //    verifier_failure naming the strategy and the items, with the original
 //    exception nested and the accounting up to and including the failed call.
@@ -205,10 +206,45 @@ class search_context {
     }
   }
 
+  // Why the search stops. The context records it, so a strategy never
+  // juggles reasons: extend() and the score calls record the call limit that
+  // cut their round, admit_samples() the sample limit that admitted fewer
+  // candidates than asked, should_stop() the budget limit it finds, stop() a
+  // strategy's own reason. The first recorded reason stands; finish() reports
+  // the sample limit first (the search ran with fewer candidates than asked),
+  // then the first cut, then depth_limit when no candidate finished, else
+  // completed.
+
+  /// Whether the search must stop now: a round was cut by a call limit, the
+  /// strategy called stop(), or the budget (tokens, calls, time) is spent,
+  /// which is then recorded. The sample limit stops only new candidates.
+  [[nodiscard]] bool should_stop() {
+    if (!cut_) cut_ = stop_check();
+    return cut_.has_value();
+  }
+
+  /// Records a strategy's own reason to stop (early_stop, first_finished,
+  /// expansion_limit, ...) unless a reason is already recorded.
+  void stop(stop_reason why) noexcept {
+    if (!cut_) cut_ = why;
+  }
+
+  /// The first reason recorded by a cut round, should_stop() or stop(); nullopt
+  /// while the search may go on. (An admission cut is not one: the candidates
+  /// admitted still run.)
+  [[nodiscard]] std::optional<stop_reason> cut() const noexcept { return cut_; }
+
+  /// What finish() reports for a search whose candidates did (not) finish.
+  [[nodiscard]] stop_reason stop_reason_for(bool any_finished) const noexcept {
+    if (admission_cut_) return stop_reason::sample_limit;
+    if (cut_) return *cut_;
+    return any_finished ? stop_reason::completed : stop_reason::depth_limit;
+  }
+
   /// Whether the budget allows more work on the candidates already started
   /// (the sample limit only stops new candidates); the reached limit if not.
   /// `pending` is work done but not yet charged (e.g. first-finish threads'
-  /// running total); the check reads the clock and changes nothing.
+  /// running total). A probe: it reads the clock and records nothing.
   [[nodiscard]] std::optional<stop_reason> stop_check(const accounting& pending = {}) const {
     accounting probe = spent_;
     probe += pending;
@@ -218,17 +254,17 @@ class search_context {
   }
 
   /// Starts up to `wanted` new candidates as the sample limit allows; charges
-  /// and returns how many. `why_cut` receives the limit if fewer were admitted.
-  /// `multiple_of` > 1 admits whole groups only (e.g. a DVTS subtree of M
-  /// samples, an A* expansion of K): the count is rounded down to a multiple.
-  std::size_t admit_samples(std::size_t wanted, std::optional<stop_reason>* why_cut = nullptr,
-                            std::size_t multiple_of = 1) {
+  /// and returns how many (fewer than wanted is recorded: the search reports
+  /// sample_limit). `multiple_of` > 1 admits whole groups only (e.g. a DVTS
+  /// subtree of M samples, an A* expansion of K): the count is rounded down to
+  /// a multiple.
+  std::size_t admit_samples(std::size_t wanted, std::size_t multiple_of = 1) {
     std::size_t admitted = 0;
     for (; admitted < wanted; ++admitted) {
       accounting probe{};
       probe.samples = spent_.samples + admitted;
-      if (auto why = budget_.exhausted_by(probe); why == stop_reason::sample_limit) {
-        if (why_cut) *why_cut = why;
+      if (budget_.exhausted_by(probe) == stop_reason::sample_limit) {
+        admission_cut_ = true;
         break;
       }
     }
@@ -290,6 +326,7 @@ class search_context {
     }
     if constexpr (releasing_generator<G>) mark_live(children);
     rethrow_first<generator_failure>(failures, plan, "generator");
+    if (plan.items < prefixes.size()) stop(stop_reason::generator_call_limit);
     if (trace_) trace_->generated(children);
     return children;
   }
@@ -353,13 +390,16 @@ class search_context {
     });
   }
 
-  /// Applies the selection policy and packages the result.
+  /// Applies the selection policy and packages the result; the stop reason
+  /// is derived from what was recorded (see "Why the search stops").
   template <class Answer, class Policy>
     requires selection_policy<Policy, Answer>
-  search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy, stop_reason why) {
+  search_result<Answer> finish(std::vector<candidate<Answer>> candidates, const Policy& policy) {
     release_all();
     search_result<Answer> r;
     choice<Answer> chosen = policy(std::span<const candidate<Answer>>(candidates));
+    bool any_finished = false;
+    for (const candidate<Answer>& c : candidates) any_finished |= c.finished();
     if (trace_) {
       for (const candidate<Answer>& c : candidates)
         if (c.finished()) trace_->mark(c.path, trace_status::finished);
@@ -371,7 +411,7 @@ class search_context {
     r.answer = std::move(chosen.answer);
     r.totals = std::move(chosen.totals);
     r.spent = spent();
-    r.stopped = why;
+    r.stopped = stop_reason_for(any_finished);
     for (const candidate<Answer>& c : r.candidates) r.abstained += c.finished() && !c.answer ? 1 : 0;
     return r;
   }
@@ -434,6 +474,7 @@ class search_context {
     spent_.verifier_calls += plan.chunks();
     spent_.verifier_items += plan.items;
     rethrow_first<verifier_failure>(failures, plan, what);
+    if (plan.items < items.size()) stop(stop_reason::verifier_call_limit);
     for (std::size_t i = 0; i < scores.size(); ++i)
       if (!std::isfinite(scores[i]))
         throw invalid_score(name_ + ": " + what + " returned " + detail::number_text(scores[i]) + " for item " +
@@ -465,6 +506,8 @@ class search_context {
   trajectory root_;
   accounting spent_;
   search_trace* trace_ = nullptr;
+  std::optional<stop_reason> cut_;  // the first recorded reason to stop
+  bool admission_cut_ = false;      // the sample limit admitted fewer candidates than asked
   // Release bookkeeping, used only with a releasing_generator.
   void (*release_hook_)(void*, std::span<const trajectory>) = nullptr;
   void* release_target_ = nullptr;

@@ -157,7 +157,12 @@ class search_trace {
     for (const trace_node& n : nodes_) {
       std::string text = text_of(n);
       if (text.size() > label_chars) text = text.substr(0, label_chars) + "...";
-      const std::string label = "#" + std::to_string(n.id) + "  score " + number(n.score) + "\n" + text;
+      std::string label = "#";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&
+      label += std::to_string(n.id);
+      label += "  score ";
+      label += number(n.score);
+      label += '\n';
+      label += text;
       out += "  n" + std::to_string(n.id) + " [label=" + dot_quoted(label) + ", fillcolor=\"" + colour(n.status) +
              "\"" + (n.status == trace_status::chosen ? ", penwidth=3" : "") + "];\n";
     }

@@ -54,7 +54,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
-#include <ttscale/strategies/detail/step_search.hpp>
+#include <ttscale/search_round.hpp>
 #include <ttscale/trace.hpp>
 #include <ttscale/verifier.hpp>
 
@@ -163,10 +163,9 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     push(0.0, 0.0, 0, ctx.root());
     std::vector<trajectory> solutions;
     std::size_t expanded = 0;
-    std::optional<stop_reason> stopped;
     // Each expansion starts K samples; the sample limit caps expansions.
     while (solutions.size() < options.solutions) {
-      if ((stopped = ctx.stop_check())) break;
+      if (ctx.should_stop()) break;
       std::vector<detail::a_star_entry> popped;
       bool capped = false;  // the expansion cap stopped this round's pops
       while (popped.size() < options.expansions_per_round && !open.empty() && solutions.size() < options.solutions) {
@@ -189,25 +188,20 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
       }
       if (popped.empty() || solutions.size() >= options.solutions) {
         for (const detail::a_star_entry& e : popped) requeue(e);  // not expanded after all
-        if (popped.empty() && capped && solutions.size() < options.solutions) stopped = stop_reason::expansion_limit;
+        if (popped.empty() && capped && solutions.size() < options.solutions) ctx.stop(stop_reason::expansion_limit);
         break;
       }
-      std::optional<stop_reason> sample_cut;
       const std::size_t wanted = popped.size() * options.continuations;
-      const std::size_t admitted = ctx.admit_samples(wanted, &sample_cut, options.continuations);
+      const std::size_t admitted = ctx.admit_samples(wanted, options.continuations);
       if (admitted < wanted) {  // expand only the states whose K samples fit
         for (std::size_t i = admitted / options.continuations; i < popped.size(); ++i) requeue(popped[i]);
         popped.resize(admitted / options.continuations);
-        if (popped.empty()) {
-          stopped = sample_cut;
-          break;
-        }
+        if (popped.empty()) break;
       }
-      std::vector<detail::expansion> plan(popped.size());
+      std::vector<expansion> plan(popped.size());
       for (std::size_t i = 0; i < popped.size(); ++i) plan[i] = {popped[i].state, options.continuations};
       for (const detail::a_star_entry& e : popped) ctx.mark(e.state, trace_status::kept);
-      const detail::step_round round = detail::expand_and_score(
-          ctx, gen, prm, std::span<const detail::expansion>(plan), 0, options.aggregate);
+      const step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
       expanded += popped.size();
       for (std::size_t i = 0; i < round.children.size(); ++i) {
         const detail::a_star_entry& parent = popped[round.from[i]];
@@ -215,11 +209,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
         const double g = options.path_cost(parent.cost_sum, parent.steps);
         push(g + h, parent.cost_sum + h, parent.steps + 1, round.children[i]);
       }
-      if ((stopped = round.cut)) break;
-      if (sample_cut) {
-        stopped = sample_cut;
-        break;
-      }
+      if (ctx.cut() || admitted < wanted) break;
     }
     // Stopped early: complete states still queued are candidates too, in f order.
     if (solutions.size() < options.solutions) {
@@ -229,7 +219,7 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
       std::sort(left.begin(), left.end(), [&](const auto& a, const auto& b) { return later(b, a); });
       for (const detail::a_star_key& k : left) solutions.push_back(states[k.order].state);
     }
-    return detail::finish_step_search(ctx, std::span<const trajectory>(solutions), options, stopped);
+    return finish_step_search(ctx, std::span<const trajectory>(solutions), options);
   });
 }
 

@@ -149,18 +149,17 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
       candidates.push_back(std::move(c));
     };
 
-    std::optional<stop_reason> stopped;
     std::size_t sampled = 0;
     double batch = static_cast<double>(options.initial_batch);
-    while (sampled < options.max_samples && !settled && !stopped) {
+    while (sampled < options.max_samples && !settled && !ctx.cut()) {
       const std::size_t want = std::min(options.max_samples - sampled, static_cast<std::size_t>(std::ceil(batch)));
-      const std::size_t admitted = ctx.admit_samples(want, &stopped);
+      const std::size_t admitted = ctx.admit_samples(want);
       if (admitted == 0) break;
       auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t>) {
         for (const trajectory& c : children)
           if (c.finished()) count(c);
         settled = options.rule(std::as_const(vote));
-        return !settled;
+        return !settled;  // settled: the rollout records early_stop
       };
       rollout_state state = rollout(ctx, gen, admitted, sampled, options.max_steps, observe);
       for (const trajectory& leaf : state.leaves)
@@ -169,12 +168,10 @@ template <generator G, stopping_rule Rule, class Select, answer_extractor Extrac
           ctx.release(leaf);
         }
       sampled += admitted;
-      if (state.stopped && state.stopped != stop_reason::early_stop) stopped = state.stopped;
+      if (admitted < want) break;  // the sample limit: no further batch
       batch = std::min(batch * options.growth, static_cast<double>(options.max_samples));
     }
-    if (!stopped && settled) stopped = stop_reason::early_stop;
-    if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
-    return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+    return ctx.finish(std::move(candidates), options.selection);
   });
 }
 

@@ -57,6 +57,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/search_round.hpp>
 #include <ttscale/strategies/detail/step_search.hpp>
 #include <ttscale/trace.hpp>
 #include <ttscale/verifier.hpp>
@@ -109,17 +110,16 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     ctx.record_to(options.trace);
     const std::size_t keep_count = options.n / options.beam_width;
 
-    std::optional<stop_reason> admission_cut, stopped;
-    const std::size_t admitted = ctx.admit_samples(options.n, &admission_cut);
+    const std::size_t admitted = ctx.admit_samples(options.n);
     std::vector<trajectory> finished;
     std::vector<trajectory> live{ctx.root()};
     for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
-      if ((stopped = ctx.stop_check())) break;
-      std::vector<detail::expansion> plan(live.size());
+      if (ctx.should_stop()) break;
+      std::vector<expansion> plan(live.size());
       for (std::size_t i = 0; i < live.size(); ++i)
         plan[i] = {live[i], admitted / live.size() + (i < admitted % live.size() ? 1 : 0)};
-      detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
-                                                          options.lookahead, options.aggregate);
+      step_round round =
+          expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), options.lookahead, options.aggregate);
       std::vector<trajectory> pool;
       std::vector<double> pool_scores;
       std::unordered_set<std::uint64_t> seen;
@@ -135,11 +135,11 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
           pool_scores.push_back(round.scores[i]);
         }
       }
-      if ((stopped = round.cut)) break;
+      if (ctx.cut()) break;
       if (finished.size() >= admitted) break;
       random_engine selection_stream = ctx.engine({detail::stream_tag::beam_selection, depth});
       const std::vector<std::size_t> keep =
-          detail::keep_best(pool_scores, keep_count, options.temperature, selection_stream);
+          keep_best(pool_scores, keep_count, options.temperature, selection_stream);
       ctx.mark(pool, trace_status::pruned);
       live.clear();
       std::vector<bool> kept(pool.size(), false);
@@ -153,7 +153,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
         if (!kept[i]) pruned.push_back(pool[i]);
       ctx.release(pruned);
     }
-    return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+    return finish_step_search(ctx, std::span<const trajectory>(finished), options);
   });
 }
 

@@ -33,6 +33,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/search_round.hpp>
 #include <ttscale/strategies/detail/step_search.hpp>
 #include <ttscale/trace.hpp>
 #include <ttscale/verifier.hpp>
@@ -72,19 +73,16 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     ctx.record_to(options.trace);
 
     // A subtree is M of the N samples: a sample limit admits whole subtrees only.
-    std::optional<stop_reason> admission_cut, stopped;
-    const std::size_t subtrees =
-        ctx.admit_samples(options.n, &admission_cut, options.beam_width) / options.beam_width;
+    const std::size_t subtrees = ctx.admit_samples(options.n, options.beam_width) / options.beam_width;
     std::vector<trajectory> beam(subtrees, ctx.root());
     std::vector<std::size_t> live(subtrees);
     for (std::size_t t = 0; t < subtrees; ++t) live[t] = t;
     std::vector<bool> done(subtrees, false);
     for (std::size_t depth = 0; depth < options.max_depth && !live.empty(); ++depth) {
-      if ((stopped = ctx.stop_check())) break;
-      std::vector<detail::expansion> plan(live.size());
+      if (ctx.should_stop()) break;
+      std::vector<expansion> plan(live.size());
       for (std::size_t j = 0; j < live.size(); ++j) plan[j] = {beam[live[j]], options.beam_width};
-      detail::step_round round = detail::expand_and_score(ctx, gen, prm, std::span<const detail::expansion>(plan),
-                                                          0, options.aggregate);
+      step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
       // Greedy per subtree: the best child of a fully scored group (a cut round
       // leaves the last group partial; it is not advanced).
       std::vector<std::optional<std::size_t>> best(live.size());
@@ -113,12 +111,12 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
       for (std::size_t i = 0; i < round.children.size(); ++i)
         if (!advanced[i]) pruned.push_back(round.children[i]);
       ctx.release(pruned);
-      if ((stopped = round.cut)) break;
+      if (ctx.cut()) break;
     }
     std::vector<trajectory> finished;
     for (std::size_t t = 0; t < subtrees; ++t)
       if (done[t]) finished.push_back(beam[t]);
-    return detail::finish_step_search(ctx, std::span<const trajectory>(finished), options, stopped, admission_cut);
+    return finish_step_search(ctx, std::span<const trajectory>(finished), options);
   });
 }
 

@@ -210,12 +210,10 @@ template <generator G, class Select, answer_extractor Extract, budget_policy Bud
     detail::require_at_least(ctx.name(), "options.max_steps", options.max_steps, 1);
     ctx.record_to(options.trace);
 
-    std::optional<stop_reason> stopped;
-    const std::size_t admitted = ctx.admit_samples(options.n, &stopped);
+    const std::size_t admitted = ctx.admit_samples(options.n);
     const std::size_t k = std::min(options.k, admitted);
     std::vector<std::size_t> finish_order;
     std::vector<trajectory> leaves;
-    std::optional<stop_reason> run_stopped;
     if (options.mode == first_finish_mode::lockstep) {
       auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t> which) {
         std::vector<std::size_t> now;  // positions in `children` that finished this round
@@ -225,19 +223,19 @@ template <generator G, class Select, answer_extractor Extract, budget_policy Bud
                          [&](std::size_t a, std::size_t b) { return children[a].tokens() < children[b].tokens(); });
         for (std::size_t j : now)
           if (finish_order.size() < k) finish_order.push_back(which[j]);
-        return finish_order.size() < k;
+        if (finish_order.size() < k) return true;
+        ctx.stop(stop_reason::first_finished);
+        return false;
       };
       rollout_state state = rollout(ctx, gen, admitted, 0, options.max_steps, observe);
       leaves = std::move(state.leaves);
-      run_stopped = state.stopped == stop_reason::early_stop ? stop_reason::first_finished : state.stopped;
     } else if (admitted > 0) {
       detail::first_finish_race race;
       leaves = detail::race_on_threads(ctx, gen, admitted, k, options.max_steps, race);
       finish_order = std::move(race.finish_order);
       finish_order.resize(std::min(finish_order.size(), k));
-      run_stopped = race.stopped;
+      if (race.stopped) ctx.stop(*race.stopped);
     }
-    if (!stopped) stopped = run_stopped;
 
     std::vector<candidate<answer_of<Extract>>> candidates(finish_order.size());
     for (std::size_t c = 0; c < finish_order.size(); ++c) {
@@ -247,8 +245,7 @@ template <generator G, class Select, answer_extractor Extract, budget_policy Bud
     }
     for (std::size_t i = 0; i < leaves.size(); ++i)
       if (!leaves[i].finished()) ctx.mark(leaves[i], trace_status::pruned);
-    if (!stopped && candidates.empty()) stopped = stop_reason::depth_limit;
-    return ctx.finish(std::move(candidates), options.selection, stopped.value_or(stop_reason::completed));
+    return ctx.finish(std::move(candidates), options.selection);
   });
 }
 

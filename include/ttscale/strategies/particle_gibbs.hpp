@@ -140,18 +140,18 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     if constexpr (!std::same_as<AncestorState, ancestor_state::none_t>) ref.state_of = &AncestorState::key;
     std::vector<candidate<Answer>> candidates;
     std::vector<particle_round> rounds;
-    std::optional<stop_reason> stopped;
     detail::particle_state st;
     std::size_t sweeps_done = 0;
-    for (std::size_t k = 0; k < o.sweeps && !stopped; ++k) {
+    for (std::size_t k = 0; k < o.sweeps && !ctx.cut(); ++k) {
       const std::size_t free = k == 0 ? o.n : o.n - 1;
-      const std::size_t admitted = ctx.admit_samples(free, &stopped);
+      const std::size_t admitted = ctx.admit_samples(free);
       if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
       st.reset(ctx.root(), k == 0 ? admitted : o.n);
       const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
           o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false, o.sweeps > 1};
-      const std::optional<stop_reason> why = detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
-      if (!stopped) stopped = why;
+      if (const std::optional<stop_reason> why =
+              detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds))
+        ctx.stop(*why);
       detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);
       ++sweeps_done;
       // The next reference: one final particle drawn by weight.
@@ -167,13 +167,13 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       std::vector<trajectory> keep = ref.nodes;
       keep.push_back(ctx.root());
       ctx.release_all_except(keep);
+      if (admitted < free) break;  // the sample limit: sweep 0 ran with fewer particles, no further sweep
     }
     if constexpr (std::same_as<Score, particle_score::normalized_weight_t>) {
       for (auto& c : candidates) c.score /= static_cast<double>(sweeps_done);
     }
-    const stop_reason why = detail::particle_stop_reason(stopped, candidates);
     particle_search_result<Answer> r;
-    static_cast<search_result<Answer>&>(r) = ctx.finish(std::move(candidates), o.selection, why);
+    static_cast<search_result<Answer>&>(r) = ctx.finish(std::move(candidates), o.selection);
     r.rounds = std::move(rounds);
     return r;
   });

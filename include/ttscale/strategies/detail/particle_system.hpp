@@ -391,17 +391,6 @@ void append_particle_candidates(const particle_state& st, const Extract& extract
   }
 }
 
-/// The stop reason of a finished search: the budget's, else depth_limit when
-/// nothing finished, else completed.
-template <class Answer>
-stop_reason particle_stop_reason(std::optional<stop_reason> budget_stop,
-                                 const std::vector<candidate<Answer>>& candidates) {
-  if (budget_stop) return *budget_stop;
-  for (const auto& c : candidates)
-    if (c.finished()) return stop_reason::completed;
-  return stop_reason::depth_limit;
-}
-
 /// Checks the options every particle method shares; throws invalid_argument
 /// "<strategy>: options.<field> ..." naming the bad value.
 template <budget_policy B, class Weight, class Trigger>
@@ -437,20 +426,18 @@ particle_search_result<answer_of<Extract>> filter_and_select(
     search_context<B>& ctx, G& gen, V* prm, std::size_t n,
     const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan, const Extract& extract, Score score,
     const Select& selection) {
-  std::optional<stop_reason> stopped;
-  const std::size_t admitted = ctx.admit_samples(n, &stopped);
+  const std::size_t admitted = ctx.admit_samples(n);
   particle_state st;
   st.reset(ctx.root(), admitted);
   std::vector<particle_round> rounds;
   if (admitted > 0) {
-    const std::optional<stop_reason> why = run_particle_sweep(ctx, gen, prm, st, plan, nullptr, rounds);
-    if (!stopped) stopped = why;
+    if (const std::optional<stop_reason> why = run_particle_sweep(ctx, gen, prm, st, plan, nullptr, rounds))
+      ctx.stop(*why);
   }
   std::vector<candidate<answer_of<Extract>>> candidates;
   if (admitted > 0) append_particle_candidates(st, extract, score, 1.0, candidates);
-  const stop_reason why = particle_stop_reason(stopped, candidates);
   particle_search_result<answer_of<Extract>> r;
-  static_cast<search_result<answer_of<Extract>>&>(r) = ctx.finish(std::move(candidates), selection, why);
+  static_cast<search_result<answer_of<Extract>>&>(r) = ctx.finish(std::move(candidates), selection);
   r.rounds = std::move(rounds);
   return r;
 }

@@ -42,17 +42,12 @@ search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& g
   constexpr bool use_orm = outcome_verifier<V>;
   constexpr bool use_prm = !use_orm && process_verifier<V>;
 
-  std::optional<stop_reason> stopped;
-  const std::size_t admitted = ctx.admit_samples(shape.n, &stopped);
-  std::optional<stop_reason> prm_cut;
+  const std::size_t admitted = ctx.admit_samples(shape.n);
   auto observe = [&](std::span<const trajectory> children, std::span<const std::size_t>) {
-    if constexpr (use_prm) {
-      if (ctx.score_steps(ver, children).size() < children.size()) prm_cut = stop_reason::verifier_call_limit;
-    }
-    return !prm_cut;
+    if constexpr (use_prm) (void)ctx.score_steps(ver, children);  // a cut round is recorded: the rollout stops
+    return true;
   };
   rollout_state state = rollout(ctx, gen, admitted, 0, shape.max_steps, observe);
-  if (prm_cut) state.stopped = prm_cut;
 
   std::vector<candidate<answer_of<Extract>>> candidates(admitted);
   std::vector<trajectory> finished;
@@ -68,7 +63,6 @@ search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& g
     // One batched ORM call for every finished candidate. If the verifier-call
     // limit cuts it, the rest stay unscored (NaN) and cannot be chosen.
     const std::vector<double> scores = ctx.score_outcomes(ver, finished);
-    if (scores.size() < finished.size()) state.stopped = stop_reason::verifier_call_limit;
     for (std::size_t j = 0; j < scores.size(); ++j) candidates[finished_index[j]].score = scores[j];
   } else if constexpr (use_prm) {
     // A candidate whose newest step the verifier-call limit left unscored
@@ -81,9 +75,7 @@ search_result<answer_of<Extract>> sample_and_select(search_context<B>& ctx, G& g
                                 : checked_aggregated_score(ctx, path, aggregate, "candidate", i);
     }
   }
-  if (!stopped) stopped = state.stopped;
-  if (!stopped && finished.empty()) stopped = stop_reason::depth_limit;
-  return ctx.finish(std::move(candidates), selection, stopped.value_or(stop_reason::completed));
+  return ctx.finish(std::move(candidates), selection);
 }
 
 }  // namespace detail

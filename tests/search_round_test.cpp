@@ -1,0 +1,88 @@
+// The round primitives (search_round.hpp): keep_best, expand_and_score's
+// streams and releases, rollouts from any nodes; and the step-level searches
+// built from them against best-of-N on hard toy problems, at equal (or
+// favourable to best-of-N) tokens, with a good and an uninformative PRM.
+#include <ttscale/search_round.hpp>
+#include <ttscale/strategies/a_star.hpp>
+#include <ttscale/strategies/beam_search.hpp>
+#include <ttscale/strategies/best_of_n.hpp>
+#include <ttscale/strategies/dvts.hpp>
+#include <ttscale/toy/arithmetic.hpp>
+
+#include "strategies/paired_comparison.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace ttscale;
+
+TEST_CASE("keep_best: top k with ties to the lowest index; Gumbel top-k follows softmax", "[search_round]") {
+  random_engine rng(1);
+  const std::vector<double> scores{0.2, 0.9, 0.5, 0.9, 0.1};
+  CHECK(keep_best(scores, 3, 0.0, rng) == std::vector<std::size_t>{1, 3, 2});
+  CHECK(keep_best(scores, 9, 0.0, rng).size() == 5);
+  // Gumbel-top-1 picks i with probability softmax(score / T)_i. Two items with
+  // scores 0 and log(3) at T = 1: P(pick 1) = 3/4. Over 20000 draws the count's
+  // standard deviation is sqrt(20000 * 3/4 * 1/4) = 61; allow 5 sigma.
+  const std::vector<double> two{0.0, std::log(3.0)};
+  std::size_t ones = 0;
+  for (int i = 0; i < 20000; ++i) ones += keep_best(two, 1, 1.0, rng)[0] == 1;
+  CHECK(std::abs(static_cast<double>(ones) - 15000.0) < 5 * 61.3);
+}
+
+using testing::paired_outcome;
+using testing::run_fn;
+
+// Bounds (strategies/paired_comparison.hpp): "beats" means the paired
+// difference exceeds 3 se; "does not beat beyond noise" means it stays below
+// 3 se. Best-of-N always gets at least the strategy's mean tokens (checked),
+// so a win is at equal-or-fewer tokens for the strategy.
+TEST_CASE("with a good PRM, beam search, DVTS and A* beat best-of-N at equal tokens on hard problems; "
+          "with an uninformative PRM they do not beat it beyond noise",
+          "[search_round][statistical]") {
+  const auto problems = toy::make_problems({.count = 300, .min_level = 4, .max_level = 5, .seed = 2024});
+  struct contender {
+    const char* name;
+    run_fn run;
+    std::size_t baseline_n;
+  };
+  const std::vector<contender> contenders{
+      {"beam_search N=8 M=4",
+       [](auto& g, auto& prm, const auto& p, auto& rng) {
+         return beam_search(g, prm, p.prompt(), beam_search_options{.n = 8, .beam_width = 4}, rng);
+       },
+       8},
+      {"dvts N=8 M=4",
+       [](auto& g, auto& prm, const auto& p, auto& rng) {
+         return dvts(g, prm, p.prompt(), dvts_options{.n = 8, .beam_width = 4}, rng);
+       },
+       8},
+      {"a_star K=4, 32 expansions",
+       [](auto& g, auto& prm, const auto& p, auto& rng) {
+         return a_star(g, prm, p.prompt(), a_star_options{.continuations = 4, .expansions = 32}, rng);
+       },
+       12},
+  };
+  for (const contender& c : contenders) {
+    INFO(c.name);
+    const run_fn best_of = [n = c.baseline_n](auto& g, auto& prm, const auto& p, auto& rng) {
+      return best_of_n(g, prm, p.prompt(), best_of_n_options{.n = n}, rng);
+    };
+    const paired_outcome good = testing::compare(problems, 0.9, c.run, best_of);
+    INFO("good PRM: strategy " << good.strategy_accuracy << " (" << good.strategy_tokens << " tokens) vs best-of-N "
+                               << good.baseline_accuracy << " (" << good.baseline_tokens << " tokens), se "
+                               << good.standard_error);
+    CHECK(good.baseline_tokens >= good.strategy_tokens);
+    CHECK(good.difference > 3 * good.standard_error);
+
+    const paired_outcome flat = testing::compare(problems, 0.5, c.run, best_of);
+    INFO("uninformative PRM: strategy " << flat.strategy_accuracy << " vs best-of-N " << flat.baseline_accuracy
+                                        << ", se " << flat.standard_error);
+    CHECK(flat.difference < 3 * flat.standard_error);
+  }
+}
