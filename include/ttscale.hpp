@@ -14,6 +14,7 @@
 #include <ttscale/rollout.hpp>
 #include <ttscale/search_context.hpp>
 #include <ttscale/selection.hpp>
+#include <ttscale/selection/rpc.hpp>
 #include <ttscale/strategies/a_star.hpp>
 #include <ttscale/strategies/adaptive_consistency.hpp>
 #include <ttscale/strategies/beam_search.hpp>
