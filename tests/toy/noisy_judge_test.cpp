@@ -20,13 +20,14 @@ struct judged_items {
   trajectory_tree tree{"Q"};
   trajectory right, wrong, right_prefix, wrong_prefix;
   explicit judged_items(const toy::arithmetic_problem& p) {
+    using toy::detail::pack;
     const std::size_t last = p.ops.size();
+    const int off_answer = (p.answer() + 1) % 1000, off_first = (p.value_after(1) + 1) % 1000;
     const auto root = tree.root().id();
-    right = tree.append(root, step{"right", 1, 0.0, true, toy::detail::pack(p.answer(), last, false, false)});
-    wrong = tree.append(root, step{"wrong", 1, 0.0, true, toy::detail::pack((p.answer() + 1) % 1000, last, false, true)});
-    right_prefix = tree.append(root, step{"step ok", 1, 0.0, false, toy::detail::pack(p.value_after(1), 1, false, false)});
-    wrong_prefix =
-        tree.append(root, step{"step bad", 1, 0.0, false, toy::detail::pack((p.value_after(1) + 1) % 1000, 1, false, true)});
+    right = tree.append(root, step{"right", 1, 0.0, true, pack(p.answer(), last, false, false)});
+    wrong = tree.append(root, step{"wrong", 1, 0.0, true, pack(off_answer, last, false, true)});
+    right_prefix = tree.append(root, step{"step ok", 1, 0.0, false, pack(p.value_after(1), 1, false, false)});
+    wrong_prefix = tree.append(root, step{"step bad", 1, 0.0, false, pack(off_first, 1, false, true)});
   }
 };
 
@@ -83,7 +84,8 @@ TEST_CASE("noisy_judge: one judgment has the AUC it is given", "[toy][noisy_judg
   }
 }
 
-TEST_CASE("noisy_judge: verdict rates are Phi(mu) for right items and 1/2 for wrong ones", "[toy][noisy_judge][statistical]") {
+TEST_CASE("noisy_judge: verdict rates are Phi(mu) for right items and 1/2 for wrong ones",
+          "[toy][noisy_judge][statistical]") {
   // A judgment says "right" (score >= 0.5) iff mu * right + z >= 0: probability Phi(mu),
   // mu = sqrt(2) Phi^-1(auc), for a right item and exactly 1/2 for a wrong one. Over
   // 10000 judgments the share has s.e. <= 0.005; 4 s.e. = 0.02. Prefixes follow
@@ -103,7 +105,8 @@ TEST_CASE("noisy_judge: verdict rates are Phi(mu) for right items and 1/2 for wr
   CHECK(std::abs(mean - 0.5) < 0.02);
 }
 
-TEST_CASE("noisy_judge: a seed fixes a judgment; item_correlation is the share no ensemble removes", "[toy][noisy_judge]") {
+TEST_CASE("noisy_judge: a seed fixes a judgment; item_correlation is the share no ensemble removes",
+          "[toy][noisy_judge]") {
   const auto problems = toy::make_problems({.count = 1, .seed = 2});
   judged_items t(problems[0]);
   toy::noisy_judge independent(problems[0], {.auc = 0.7, .seed = 4});

@@ -70,7 +70,8 @@ struct three_items {
   trajectory_tree tree{"Q"};
   std::vector<trajectory> items;
   three_items() {
-    for (const char* text : {"A", "B", "C"}) items.push_back(tree.append(tree.root().id(), step{text, 1, 0.0, true, 0}));
+    for (const char* text : {"A", "B", "C"})
+      items.push_back(tree.append(tree.root().id(), step{text, 1, 0.0, true, 0}));
   }
 };
 
@@ -179,7 +180,8 @@ TEST_CASE("mean, sum and vote aggregate each item's judgments as computed by han
     CHECK(out[0] == 2.0 / 3);  // 0.9, 0.6
     CHECK(out[1] == 2.0 / 3);  // 0.5 counts as yes
     CHECK(out[2] == 1.0 / 3);
-    verifier_ensemble strict(judge, ensemble_options{.k = 3, .aggregation = judgments::vote_t{.threshold = 0.95}, .seed = 3});
+    verifier_ensemble strict(judge,
+                             ensemble_options{.k = 3, .aggregation = judgments::vote_t{.threshold = 0.95}, .seed = 3});
     strict.score_outcomes(t.items, out);
     CHECK(out == std::vector<double>{0.0, 0.0, 1.0 / 3});
   }
@@ -279,7 +281,8 @@ TEST_CASE("an ensemble rejects bad input with messages naming it, the item and t
   CHECK_THROWS_AS(ensemble.score_outcomes(t.items, short_out), size_mismatch);
 
   scripted_judge fine{[](const trajectory&, std::uint64_t) { return 0.5; }};
-  verifier_ensemble nan_vote(fine, ensemble_options{.k = 2, .aggregation = judgments::vote_t{.threshold = std::nan("")}});
+  verifier_ensemble nan_vote(fine,
+                             ensemble_options{.k = 2, .aggregation = judgments::vote_t{.threshold = std::nan("")}});
   CHECK_THROWS_WITH(nan_vote.score_outcomes(t.items, out), "judgments::vote: threshold is nan");
   auto log_of_mean = [](std::span<const double> s) { return std::log(s[0] - 0.5); };  // log(0) = -inf
   verifier_ensemble inf_aggregate(fine, ensemble_options{.k = 2, .aggregation = log_of_mean});
