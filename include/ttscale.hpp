@@ -27,8 +27,10 @@
 #include <ttscale/strategies/particle_filter.hpp>
 #include <ttscale/strategies/particle_gibbs.hpp>
 #include <ttscale/toy/arithmetic.hpp>
+#include <ttscale/toy/noisy_judge.hpp>
 #include <ttscale/toy/overconfident_prm.hpp>
 #include <ttscale/toy/scripted.hpp>
 #include <ttscale/trace.hpp>
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
+#include <ttscale/verifiers/ensemble.hpp>

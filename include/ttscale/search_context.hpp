@@ -373,9 +373,8 @@ class search_context {
   /// nodes means the verifier-call limit cut the round.
   template <process_verifier V>
   std::vector<double> score_steps(V& prm, std::span<const trajectory> nodes) {
-    std::vector<double> scores = call_verifier<V>(nodes, "process verifier", [&](auto part, std::span<double> out) {
-      prm.score_steps(part, out);
-    });
+    std::vector<double> scores = call_verifier<V>(nodes, verifier_items_per_score(prm), "process verifier",
+                                                  [&](auto part, auto out) { prm.score_steps(part, out); });
     for (std::size_t i = 0; i < scores.size(); ++i) tree_->set_score(nodes[i].id(), scores[i]);
     if (trace_) trace_->scored(nodes, scores);
     return scores;
@@ -385,9 +384,8 @@ class search_context {
   /// (fewer than given if the verifier-call limit cut the round).
   template <outcome_verifier V>
   std::vector<double> score_outcomes(V& orm, std::span<const trajectory> finished) {
-    return call_verifier<V>(finished, "outcome verifier", [&](auto part, std::span<double> out) {
-      orm.score_outcomes(part, out);
-    });
+    return call_verifier<V>(finished, verifier_items_per_score(orm), "outcome verifier",
+                            [&](auto part, auto out) { orm.score_outcomes(part, out); });
   }
 
   /// Applies the selection policy and packages the result; the stop reason
@@ -463,7 +461,8 @@ class search_context {
   }
 
   template <class V, class Call>
-  std::vector<double> call_verifier(std::span<const trajectory> items, const char* what, Call call) {
+  std::vector<double> call_verifier(std::span<const trajectory> items, std::uint64_t items_per_score, const char* what,
+                                    Call call) {
     require_concurrency<V>(what);
     const detail::chunk_plan plan = plan_calls(items.size(), stop_reason::verifier_call_limit,
                                                &accounting::verifier_calls);
@@ -472,7 +471,7 @@ class search_context {
       call(items.subspan(b, e - b), std::span<double>(scores).subspan(b, e - b));
     });
     spent_.verifier_calls += plan.chunks();
-    spent_.verifier_items += plan.items;
+    spent_.verifier_items += plan.items * items_per_score;  // an ensemble of k judgments costs k per item
     rethrow_first<verifier_failure>(failures, plan, what);
     if (plan.items < items.size()) stop(stop_reason::verifier_call_limit);
     for (std::size_t i = 0; i < scores.size(); ++i)

@@ -15,6 +15,11 @@
 // as ttscale::invalid_score naming the candidate. Verifiers opt into
 // concurrent calls as generators do (enable_concurrent_calls).
 //
+// A verifier whose one score costs several verifier passes (an ensemble of k
+// sampled judgments, ttscale/verifiers/ensemble.hpp) says so with a member
+// `judgments_per_item()`; verifier_items_per_score(v) reads it (1 without),
+// and a search charges that many verifier_items per item scored.
+//
 // A PRM's step scores become one trajectory score by an aggregation policy:
 // last step, minimum, product, or mean — the choices compared by Snell et al.
 // 2024 (sec. 5.2, "last" works best for their PRM) and Lightman et al. 2023
@@ -28,6 +33,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <cstdint>
 #include <span>
 
 TTSCALE_BEGIN_NAMESPACE
@@ -45,6 +51,17 @@ concept process_verifier = requires(V& v, std::span<const trajectory> prefixes, 
 /// Either kind: what best-of-N and weighted votes can rank by.
 template <class V>
 concept verifier = outcome_verifier<V> || process_verifier<V>;
+
+/// How many verifier items (judge passes) one score of `v` costs:
+/// `v.judgments_per_item()` if `V` has that member, else 1. search_context
+/// charges accounting::verifier_items by this per item scored.
+template <class V>
+[[nodiscard]] constexpr std::uint64_t verifier_items_per_score(const V& v) {
+  if constexpr (requires { { v.judgments_per_item() } -> std::convertible_to<std::uint64_t>; })
+    return static_cast<std::uint64_t>(v.judgments_per_item());
+  else
+    return 1;
+}
 
 /// Combines a trajectory's step scores (first to newest) into one score.
 template <class A>

@@ -15,10 +15,12 @@
 //
 // transport.hpp: requests in flight, endpoints, retries, timeouts, cancel.
 // completions.hpp: the completions API as llama-server, vLLM and SGLang speak it.
-// generator.hpp: the generator. verifier.hpp: the two reward models.
+// generator.hpp: the generator. verifier.hpp: the two reward models. judge.hpp: a
+// sampled yes/no judge for ttscale/verifiers/ensemble.hpp.
 #pragma once
 
 #include <ttscale/adapters/openai_http/completions.hpp>
 #include <ttscale/adapters/openai_http/generator.hpp>
+#include <ttscale/adapters/openai_http/judge.hpp>
 #include <ttscale/adapters/openai_http/transport.hpp>
 #include <ttscale/adapters/openai_http/verifier.hpp>
