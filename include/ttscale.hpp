@@ -13,6 +13,7 @@
 #include <ttscale/result.hpp>
 #include <ttscale/rollout.hpp>
 #include <ttscale/search_context.hpp>
+#include <ttscale/search_round.hpp>
 #include <ttscale/selection.hpp>
 #include <ttscale/selection/rpc.hpp>
 #include <ttscale/strategies/a_star.hpp>
@@ -26,6 +27,7 @@
 #include <ttscale/strategies/nested.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 #include <ttscale/strategies/particle_gibbs.hpp>
+#include <ttscale/strategies/rebase.hpp>
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/noisy_judge.hpp>
 #include <ttscale/toy/overconfident_prm.hpp>

@@ -8,6 +8,7 @@
 #include <ttscale/strategies/best_of_n.hpp>
 #include <ttscale/strategies/dvts.hpp>
 #include <ttscale/toy/arithmetic.hpp>
+#include <ttscale/toy/scripted.hpp>
 
 #include "strategies/paired_comparison.hpp"
 
@@ -33,6 +34,77 @@ TEST_CASE("keep_best: top k with ties to the lowest index; Gumbel top-k follows 
   std::size_t ones = 0;
   for (int i = 0; i < 20000; ++i) ones += keep_best(two, 1, 1.0, rng)[0] == 1;
   CHECK(std::abs(static_cast<double>(ones) - 15000.0) < 5 * 61.3);
+}
+
+namespace {
+// Records the stream of every item and every release; each step is the first
+// draw of its stream, so equal streams give equal steps.
+struct stream_recorder {
+  std::vector<std::uint64_t> draws;
+  std::vector<node_id> released;
+  void extend(std::span<const trajectory> p, std::span<random_engine> e, std::span<step> out) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const std::uint64_t x = e[i]();
+      draws.push_back(x);
+      out[i] = step{std::to_string(x % 1000), 1, 0.0, p[i].depth() + 1 >= 3, 0};
+    }
+  }
+  void release(std::span<const trajectory> nodes) {
+    for (const trajectory& t : nodes) released.push_back(t.id());
+  }
+};
+}  // namespace
+
+TEST_CASE("expand_and_score: first_child continues a node's streams; kept parents are not released",
+          "[search_round]") {
+  stream_recorder gen;
+  toy::function_prm prm{[](const trajectory&) { return 0.5; }};
+  search_context ctx("test", "Q", budget{}, execution{}, 5);
+  const expansion once[] = {{ctx.root(), 2}};
+  const step_round a = expand_and_score(ctx, gen, prm, once, 0, aggregate::last, parent_release::kept);
+  CHECK(gen.released.empty());  // the root is kept for a second expansion
+  const expansion again[] = {{ctx.root(), 2, 2}};
+  const step_round b = expand_and_score(ctx, gen, prm, again, 0, aggregate::last, parent_release::kept);
+  REQUIRE(gen.draws.size() == 4);
+  // Streams (root, 0..3): four distinct draws, the same as one expansion of 4 would make.
+  stream_recorder one_go;
+  search_context ctx4("test", "Q", budget{}, execution{}, 5);
+  const expansion four[] = {{ctx4.root(), 4}};
+  (void)expand_and_score(ctx4, one_go, prm, four, 0, aggregate::last);
+  CHECK(gen.draws == one_go.draws);
+  CHECK(one_go.released == std::vector<node_id>{0});  // released by default
+  CHECK(a.from == std::vector<std::size_t>{0, 0});
+  CHECK(b.scores == std::vector<double>{0.5, 0.5});
+  CHECK_FALSE(ctx.cut().has_value());
+}
+
+TEST_CASE("rollout from any nodes: its own streams, the starts stay live, the rest is released", "[search_round]") {
+  stream_recorder gen;
+  search_context ctx("test", "Q", budget{}, execution{}, 5);
+  const std::vector<trajectory> firsts = ctx.extend(gen, std::vector<trajectory>(2, ctx.root()),
+                                                    std::vector<stream_key>{{0, 0}, {0, 1}});
+  gen.draws.clear();
+  const rollout_state s = rollout(ctx, gen, std::span<const trajectory>(firsts), 0, 10);
+  REQUIRE(s.leaves.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(s.leaves[i].finished());
+    CHECK(s.leaves[i].depth() == 3);
+    CHECK(s.leaves[i].parent().parent().id() == firsts[i].id());
+  }
+  // Streams (rollout_from_node | i, d): not the root rollout's (i, d).
+  random_engine tagged(ctx.engine({detail::rollout_from_node | 0, 0}));
+  random_engine untagged(ctx.engine({0, 0}));
+  CHECK(gen.draws[0] == tagged());
+  CHECK(gen.draws[0] != untagged());
+  for (node_id id : gen.released) {
+    CHECK(id != firsts[0].id());
+    CHECK(id != firsts[1].id());
+  }
+  // A finished start is returned as it is, with no generator call.
+  const std::size_t calls = gen.draws.size();
+  const rollout_state done = rollout(ctx, gen, std::span<const trajectory>(s.leaves), 2, 10);
+  CHECK(gen.draws.size() == calls);
+  CHECK(done.leaves[0].id() == s.leaves[0].id());
 }
 
 using testing::paired_outcome;

@@ -14,6 +14,7 @@
 #include <ttscale/strategies/nested.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 #include <ttscale/strategies/particle_gibbs.hpp>
+#include <ttscale/strategies/rebase.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -152,6 +153,7 @@ TEST_CASE("every strategy releases each node once, never a live one, and all by 
     own(a_star(gen, prm, "Q", a_star_options{.continuations = 4, .expansions = 12}, rng));
     width_bound = 4 * 12 + 1;
   }
+  SECTION("rebase") { own(rebase(gen, prm, "Q", rebase_options{.n = n, .max_depth = 20}, rng)); }
   SECTION("first_finish, lockstep") {
     own(first_finish(gen, "Q", first_finish_options{.n = n, .k = 2, .max_steps = 20}, rng));
   }
