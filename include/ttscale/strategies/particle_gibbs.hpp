@@ -134,7 +134,6 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
                         "): the reference takes one slot");
     ctx.record_to(o.trace);
-    const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
 
     detail::particle_reference ref;
     if constexpr (!std::same_as<AncestorState, ancestor_state::none_t>) ref.state_of = &AncestorState::key;
@@ -147,8 +146,14 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       const std::size_t admitted = ctx.admit_samples(free);
       if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
       st.reset(ctx.root(), k == 0 ? admitted : o.n);
-      const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-          o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false, o.sweeps > 1};
+      const detail::sweep_plan<Weight, Scheme, Trigger, Finished, linear_schedule> plan{
+          .log_weight = o.log_weight,
+          .scheme = o.resampling,
+          .trigger = o.resample_when,
+          .temperature = {.temperature = o.temperature, .horizon = o.max_steps},
+          .max_steps = o.max_steps,
+          .sweep = k,
+          .keep_ancestry = o.sweeps > 1};
       if (const std::optional<stop_reason> why =
               detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds))
         ctx.stop(*why);

@@ -104,23 +104,28 @@ struct particle_reference {
 };
 
 /// What a sweep needs besides the particles: the policies and the shape.
-template <class Weight, class Scheme, class Trigger, class Finished, class Temperature>
+/// Built with designated initialisers, e.g. {.log_weight = w, .scheme = s,
+/// .trigger = when, .temperature = schedule, .max_steps = 64}.
+template <log_weight_source Weight, kernels::resampling_scheme Scheme, resample_trigger Trigger,
+          finished_particle_policy Finished, temperature_schedule Temperature>
 struct sweep_plan {
-  const Weight& log_weight;
-  Scheme scheme;
-  const Trigger& trigger;
-  const Temperature& temperature;  ///< temperature(round, ess_fraction) -> T
-  std::size_t max_steps;
-  std::size_t look_ahead = 0;
-  std::size_t sweep = 0;
-  /// The temperature depends on ESS(lw) (entropic annealing); otherwise the
-  /// untempered ESS pass is skipped when T = 1.
-  bool temperature_reads_ess = false;
+  using weight_type = Weight;
+  using schedule_type = Temperature;
+
+  Weight log_weight{};        ///< reward -> incremental log-weight
+  Scheme scheme{};            ///< resampling scheme (kernels)
+  Trigger trigger{};          ///< trigger(ess, competing) -> resample this round
+  Temperature temperature{};  ///< temperature(round, ess_fraction) -> T; see temperature_schedule
+  std::size_t max_steps = 1;  ///< rounds
+  std::size_t look_ahead = 0; ///< LaM: weigh a particle by its successor this many steps ahead
+  std::size_t sweep = 0;      ///< particle Gibbs sweep: the high half of the stream keys
   /// Particle Gibbs with later sweeps: any ancestor of a final particle may
   /// become the next reference, whose nodes later sweeps extend again, so
   /// extended ancestors are not released during the sweep (the strategy
   /// releases all but the reference when the sweep ends).
   bool keep_ancestry = false;
+
+  [[nodiscard]] std::uint64_t sweep_bits() const noexcept { return static_cast<std::uint64_t>(sweep) << 32; }
 };
 
 /// Particle `slot`'s incremental log-weight from the score r of its newest
@@ -170,7 +175,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
                                               const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan,
                                               const particle_reference* ref, std::vector<particle_round>& rounds) {
   const std::size_t n = st.paths.size();
-  const std::uint64_t sweep_bits = static_cast<std::uint64_t>(plan.sweep) << 32;
+  const std::uint64_t sweep_bits = plan.sweep_bits();
   particle_resampler resampler;
   std::vector<std::uint32_t> live, competing, outputs;
   std::vector<trajectory> prefixes, weigh_nodes, to_score, old_paths;
@@ -292,7 +297,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     rec.competing = competing.size();
     const double n_competing = static_cast<double>(competing.size());
     rec.all_zero = tempered_log_weights(lw_competing, 1.0, tempered);
-    if (plan.temperature_reads_ess) {
+    if constexpr (schedule_reads_ess<Temperature>) {
       rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(tempered));
       rec.temperature = checked_temperature(plan.temperature, t, rec.ess_untempered / n_competing, ctx.name());
     } else {
@@ -301,7 +306,7 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     st.temperature = rec.temperature;
     if (rec.temperature != 1.0) tempered_log_weights(lw_competing, rec.temperature, tempered);
     rec.ess = kernels::effective_sample_size(std::span<const double>(tempered));
-    if (!plan.temperature_reads_ess)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
+    if constexpr (!schedule_reads_ess<Temperature>)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
       rec.ess_untempered = rec.temperature == 1.0 || rec.all_zero
                                ? rec.ess
                                : kernels::effective_sample_size(std::span<const double>(lw_competing));
