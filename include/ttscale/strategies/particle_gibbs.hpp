@@ -140,6 +140,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
     std::vector<candidate<Answer>> candidates;
     std::vector<particle_round> rounds;
     detail::particle_state st;
+    detail::sample_one_workspace pick_workspace;
     std::size_t sweeps_done = 0;
     for (std::size_t k = 0; k < o.sweeps && !ctx.cut(); ++k) {
       const std::size_t free = k == 0 ? o.n : o.n - 1;
@@ -163,7 +164,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       std::vector<double> tempered;
       detail::tempered_log_weights(st.log_weights, st.temperature, tempered);
       random_engine pick = ctx.engine({detail::stream_tag::reference_pick, k});
-      const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick);
+      const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick, pick_workspace);
       ref.nodes.assign(st.paths[chosen].depth(), trajectory{});
       trajectory t = st.paths[chosen];
       for (std::size_t d = ref.nodes.size(); d-- > 0; t = t.parent()) ref.nodes[d] = t;

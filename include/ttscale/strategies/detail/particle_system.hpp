@@ -34,6 +34,7 @@
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/ess.hpp>
+#include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -194,6 +195,7 @@ struct sweep_workspace {
   std::vector<double> tempered;          ///< their lw / T (uniform if all -inf)
   std::vector<std::uint32_t> outputs;    ///< competing indices that draw an ancestor
   particle_resampler resampler;
+  sample_one_workspace reference_pick;   ///< ancestor sampling's draw
   std::vector<trajectory> old_paths;     ///< the population before resampling, by slot
   std::vector<double> old_rewards;
   std::vector<char> old_finished;
@@ -376,7 +378,8 @@ inline void sample_reference_ancestor(const particle_reference& ref, sweep_works
                                       particle_round& rec) {
   const std::uint64_t key = ref.state_of(ws.old_paths[0]);
   const std::size_t a = sample_one(
-      ws.tempered, [&](std::size_t k) { return ref.state_of(ws.old_paths[ws.competing[k]]) == key; }, rng);
+      ws.tempered, [&](std::size_t k) { return ref.state_of(ws.old_paths[ws.competing[k]]) == key; }, rng,
+      ws.reference_pick);
   if (a < ws.competing.size()) {
     ws.resampler.ancestors[0] = static_cast<std::uint32_t>(a);
     rec.reference_ancestor = ws.competing[a];
@@ -470,15 +473,13 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
   return std::nullopt;
 }
 
-/// Normalised weights softmax(lw / T) of every slot (uniform if all are 0).
+/// Normalised weights softmax(lw / T) of every slot (uniform if all are 0),
+/// by kernels::softmax: within its documented bound of the exact value (a few
+/// ulps against the former std::exp and division by the sum).
 inline std::vector<double> normalised_weights(const particle_state& st) {
-  std::vector<double> w;
-  tempered_log_weights(st.log_weights, st.temperature, w);
-  double hi = -std::numeric_limits<double>::infinity();
-  for (double x : w) hi = std::max(hi, x);
-  double sum = 0.0;
-  for (double& x : w) sum += (x = std::exp(x - hi));
-  for (double& x : w) x /= sum;
+  std::vector<double> tempered, w(st.log_weights.size());
+  tempered_log_weights(st.log_weights, st.temperature, tempered);
+  if (!tempered.empty()) kernels::softmax(std::span<const double>(tempered), std::span<double>(w));
   return w;
 }
 
