@@ -68,6 +68,19 @@ struct entropic_annealing {
   }
 };
 
+/// ePF's temperature schedule: entropic_annealing at progress t / T_max, with
+/// t = round + 1 steps taken and T_max = `horizon`. It reads the ESS of the
+/// untempered weights (reads_ess), so the sweep computes that ESS first.
+struct entropic_schedule {
+  static constexpr bool reads_ess = true;
+  entropic_annealing annealing{};
+  std::size_t horizon = 1;
+  [[nodiscard]] double operator()(std::size_t round, double ess_fraction) const noexcept {
+    return annealing.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(horizon));
+  }
+};
+static_assert(temperature_schedule<entropic_schedule> && schedule_reads_ess<entropic_schedule>);
+
 template <log_weight_source Weight = log_weight_from::logit_reward_t,
           kernels::resampling_scheme Scheme = kernels::systematic_t, resample_trigger Trigger = resample_when::every_round_t,
           finished_particle_policy Finished = finished_particles::compete_t,
@@ -107,11 +120,13 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       ctx.fail_argument("options.annealing thresholds must be in (0, 1] (got ess_threshold " +
                         detail::number_text(ea.ess_threshold) + ", progress_limit " + detail::number_text(ea.progress_limit) + ")");
     ctx.record_to(o.trace);
-    const auto temperature = [&](std::size_t round, double ess_fraction) {
-      return ea.temperature(ess_fraction, static_cast<double>(round + 1) / static_cast<double>(o.max_steps));
-    };
-    const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-        o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, o.look_ahead, 0, true};
+    const detail::sweep_plan<Weight, Scheme, Trigger, Finished, entropic_schedule> plan{
+        .log_weight = o.log_weight,
+        .scheme = o.resampling,
+        .trigger = o.resample_when,
+        .temperature = {.annealing = ea, .horizon = o.max_steps},
+        .max_steps = o.max_steps,
+        .look_ahead = o.look_ahead};
     return detail::filter_and_select(ctx, gen, &prm, o.n, plan, o.extract, o.candidate_score, o.selection);
   });
 }

@@ -86,9 +86,12 @@ particle_search_result<answer_of<Extract>> particle_filter_body(
   validate_particle_options(ctx, o.n, o.max_steps, o.log_weight, o.resample_when);
   validate_temperature(ctx, o.temperature);
   ctx.record_to(o.trace);
-  const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
-  const sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-      o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, 0, false};
+  const sweep_plan<Weight, Scheme, Trigger, Finished, linear_schedule> plan{
+      .log_weight = o.log_weight,
+      .scheme = o.resampling,
+      .trigger = o.resample_when,
+      .temperature = {.temperature = o.temperature, .horizon = o.max_steps},
+      .max_steps = o.max_steps};
   return filter_and_select(ctx, gen, prm, o.n, plan, o.extract, o.candidate_score, o.selection);
 }
 }  // namespace detail

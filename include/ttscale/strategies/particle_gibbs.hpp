@@ -134,21 +134,27 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       ctx.fail_argument("options.n must be at least 2 with more than one sweep (got " + std::to_string(o.n) +
                         "): the reference takes one slot");
     ctx.record_to(o.trace);
-    const auto temperature = [&](std::size_t round, double) { return o.temperature.at(round, o.max_steps); };
 
     detail::particle_reference ref;
     if constexpr (!std::same_as<AncestorState, ancestor_state::none_t>) ref.state_of = &AncestorState::key;
     std::vector<candidate<Answer>> candidates;
     std::vector<particle_round> rounds;
     detail::particle_state st;
+    detail::sample_one_workspace pick_workspace;
     std::size_t sweeps_done = 0;
     for (std::size_t k = 0; k < o.sweeps && !ctx.cut(); ++k) {
       const std::size_t free = k == 0 ? o.n : o.n - 1;
       const std::size_t admitted = ctx.admit_samples(free);
       if (admitted < free && (k > 0 || admitted == 0)) break;  // sample limit
       st.reset(ctx.root(), k == 0 ? admitted : o.n);
-      const detail::sweep_plan<Weight, Scheme, Trigger, Finished, decltype(temperature)> plan{
-          o.log_weight, o.resampling, o.resample_when, temperature, o.max_steps, 0, k, false, o.sweeps > 1};
+      const detail::sweep_plan<Weight, Scheme, Trigger, Finished, linear_schedule> plan{
+          .log_weight = o.log_weight,
+          .scheme = o.resampling,
+          .trigger = o.resample_when,
+          .temperature = {.temperature = o.temperature, .horizon = o.max_steps},
+          .max_steps = o.max_steps,
+          .sweep = k,
+          .keep_ancestry = o.sweeps > 1};
       if (const std::optional<stop_reason> why =
               detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds))
         ctx.stop(*why);
@@ -158,7 +164,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
       std::vector<double> tempered;
       detail::tempered_log_weights(st.log_weights, st.temperature, tempered);
       random_engine pick = ctx.engine({detail::stream_tag::reference_pick, k});
-      const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick);
+      const std::size_t chosen = detail::sample_one(tempered, [](std::size_t) { return true; }, pick, pick_workspace);
       ref.nodes.assign(st.paths[chosen].depth(), trajectory{});
       trajectory t = st.paths[chosen];
       for (std::size_t d = ref.nodes.size(); d-- > 0; t = t.parent()) ref.nodes[d] = t;

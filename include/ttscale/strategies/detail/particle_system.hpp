@@ -4,16 +4,22 @@
 // packaging of the particles into candidates.
 //
 // A sweep, round t = 0, 1, ... (Puri et al. 2025, Alg. 1; conditional version:
-// Andrieu, Doucet & Holenstein 2010, sec. 4.3):
-//   x_i <- ctx.extend(gen, unfinished x_i)          one batched call, stream (slot, t)
-//   [look-ahead: k more steps from each x_i, kept out of the population]
-//   r_i <- ctx.score_steps(prm, x_i or successor)   one batched call
-//   lw_i += weight(r_i)                             finished competing particles too
+// Andrieu, Doucet & Holenstein 2010, sec. 4.3), one function a phase:
+//   propagate         x_i <- ctx.extend(gen, unfinished x_i)     one batched call, stream (slot, t)
+//   graft_reference   particle Gibbs: x_0 takes the reference's given step t
+//   look_ahead        [ePF: k more steps from each x_i, kept out of the population]
+//   weigh             r_i <- ctx.score_steps(prm, x_i or successor), lw_i += weight(r_i)
+//   reweigh_finished  finished_particles::compete: lw_i += weight(final r_i)
 //   stop if nothing is unfinished or t is the last round (no final resampling)
-//   T <- temperature(t, ESS(lw)/n)
-//   if trigger(ESS(lw / T), n):  a ~ resample(scheme, lw / T), slot-kept; lw <- 0
-// The random stream of the resampling at round t is ctx.engine({particle_stream,
-// sweep << 32 | t}); generation uses ({slot | sweep << 32}, t | lookahead << 32).
+//   temper            T <- temperature(t, ESS(lw)/n), ESS(lw / T)
+//   if trigger(ESS(lw / T), n):
+//     draw_ancestors     a ~ resample(scheme, lw / T), slot-kept (sample_reference_ancestor:
+//                        particle Gibbs' ancestor sampling)
+//     move_to_ancestors  x_i <- x_{a_i}, lw_i <- 0
+//     release_dropped
+// The phases share one sweep_workspace (the round's scratch). The random stream
+// of the resampling at round t is ctx.engine({particle_stream, sweep << 32 | t});
+// generation uses ({slot | sweep << 32}, t | lookahead << 32).
 // So the result never depends on batch size or thread count.
 // Cost per round, model excluded: O(n) (two ESS passes, one resampling, one
 // slot-keeping pass); no allocation once the buffers are warm, except the
@@ -28,6 +34,7 @@
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/ess.hpp>
+#include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
@@ -104,23 +111,28 @@ struct particle_reference {
 };
 
 /// What a sweep needs besides the particles: the policies and the shape.
-template <class Weight, class Scheme, class Trigger, class Finished, class Temperature>
+/// Built with designated initialisers, e.g. {.log_weight = w, .scheme = s,
+/// .trigger = when, .temperature = schedule, .max_steps = 64}.
+template <log_weight_source Weight, kernels::resampling_scheme Scheme, resample_trigger Trigger,
+          finished_particle_policy Finished, temperature_schedule Temperature>
 struct sweep_plan {
-  const Weight& log_weight;
-  Scheme scheme;
-  const Trigger& trigger;
-  const Temperature& temperature;  ///< temperature(round, ess_fraction) -> T
-  std::size_t max_steps;
-  std::size_t look_ahead = 0;
-  std::size_t sweep = 0;
-  /// The temperature depends on ESS(lw) (entropic annealing); otherwise the
-  /// untempered ESS pass is skipped when T = 1.
-  bool temperature_reads_ess = false;
+  using weight_type = Weight;
+  using schedule_type = Temperature;
+
+  Weight log_weight{};        ///< reward -> incremental log-weight
+  Scheme scheme{};            ///< resampling scheme (kernels)
+  Trigger trigger{};          ///< trigger(ess, competing) -> resample this round
+  Temperature temperature{};  ///< temperature(round, ess_fraction) -> T; see temperature_schedule
+  std::size_t max_steps = 1;  ///< rounds
+  std::size_t look_ahead = 0; ///< LaM: weigh a particle by its successor this many steps ahead
+  std::size_t sweep = 0;      ///< particle Gibbs sweep: the high half of the stream keys
   /// Particle Gibbs with later sweeps: any ancestor of a final particle may
   /// become the next reference, whose nodes later sweeps extend again, so
   /// extended ancestors are not released during the sweep (the strategy
   /// releases all but the reference when the sweep ends).
   bool keep_ancestry = false;
+
+  [[nodiscard]] std::uint64_t sweep_bits() const noexcept { return static_cast<std::uint64_t>(sweep) << 32; }
 };
 
 /// Particle `slot`'s incremental log-weight from the score r of its newest
@@ -162,213 +174,312 @@ inline bool tempered_log_weights(std::span<const double> lw, double temperature,
   return !any;
 }
 
-/// Runs one sweep on `st` (already reset at the root). Returns the budget
-/// limit that stopped it, if any.
+/// The scratch of one sweep: what each phase hands the next, in buffers that
+/// are reused from round to round (no allocation once warm, except the
+/// vectors search_context returns).
+struct sweep_workspace {
+  std::vector<std::uint32_t> live;       ///< free unfinished slots, ascending: the round's propagation
+  bool ref_active = false;               ///< the reference takes its next given step this round
+  bool score_ref = false;                ///< ... onto a new (grafted) node, which the PRM scores
+  trajectory ref_child;                  ///< the reference's node this round
+  std::vector<trajectory> prefixes;      ///< the nodes a generator call extends
+  std::vector<stream_key> keys;          ///< their random streams
+  std::vector<trajectory> children;      ///< the new nodes of `live`, in order
+  std::vector<trajectory> weigh_nodes;   ///< what is weighed: a child, or its look-ahead successor
+  std::vector<std::size_t> weigh_slot;   ///< the slot of each weigh_nodes entry
+  std::vector<std::size_t> extended;     ///< look-ahead: the weigh_nodes entries extended this step
+  std::vector<trajectory> to_score;      ///< the PRM's batch
+  std::vector<double> scores;            ///< its scores (NaN without a PRM)
+  std::vector<std::uint32_t> competing;  ///< the slots taking part in resampling, ascending
+  std::vector<double> lw_competing;      ///< their untempered log-weights
+  std::vector<double> tempered;          ///< their lw / T (uniform if all -inf)
+  std::vector<std::uint32_t> outputs;    ///< competing indices that draw an ancestor
+  particle_resampler resampler;
+  sample_one_workspace reference_pick;   ///< ancestor sampling's draw
+  std::vector<trajectory> old_paths;     ///< the population before resampling, by slot
+  std::vector<double> old_rewards;
+  std::vector<char> old_finished;
+  std::vector<trajectory> dropped;       ///< particles resampling dropped, to release
+  std::vector<node_id> held;             ///< the nodes the slots hold after resampling, sorted
+};
+
+/// The round's free unfinished slots and whether the reference steps; false
+/// when nothing is left to extend (the sweep is over).
+inline bool collect_live(const particle_state& st, const particle_reference* ref, std::size_t t, sweep_workspace& ws) {
+  ws.live.clear();
+  for (std::uint32_t s = 0; s < st.paths.size(); ++s)
+    if (!st.finished[s] && !(ref && s == 0)) ws.live.push_back(s);
+  ws.ref_active = ref && !st.finished[0] && t < ref->nodes.size();
+  ws.score_ref = false;
+  return !ws.live.empty() || ws.ref_active;
+}
+
+/// Propagate (Alg. 1, x_i <- x_i + step ~ generator(x_i)): one batched call
+/// extends every unfinished free particle, slot s on stream (s | sweep << 32, t).
+template <budget_policy B, generator G, class Plan>
+std::optional<stop_reason> propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& plan,
+                                     std::size_t t, sweep_workspace& ws) {
+  ws.prefixes.clear();
+  ws.keys.clear();
+  for (std::uint32_t s : ws.live) {
+    ws.prefixes.push_back(st.paths[s]);
+    ws.keys.push_back({s | plan.sweep_bits(), t});
+  }
+  ws.children = ctx.extend(gen, ws.prefixes, ws.keys);
+  for (std::size_t j = 0; j < ws.children.size(); ++j) {
+    st.paths[ws.live[j]] = ws.children[j];
+    st.finished[ws.live[j]] = ws.children[j].finished() ? 1 : 0;
+  }
+  // Release: the extended parents (each is extended in this one round;
+  // duplicates from resampling all were) and the children that finished.
+  if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.children.size()));
+  for (const trajectory& c : ws.children)
+    if (c.finished()) ctx.release(c);
+  if (ws.children.size() < ws.live.size()) return stop_reason::generator_call_limit;
+  return std::nullopt;
+}
+
+/// Conditional sweep (Andrieu, Doucet & Holenstein 2010, sec. 4.3): slot 0's
+/// step t is the reference's, given, not generated. Reuse the reference's
+/// node, or graft the step onto the ancestor that ancestor sampling chose (a
+/// new node, which `weigh` scores).
+template <budget_policy B, class Plan>
+void graft_reference(search_context<B>& ctx, particle_state& st, const Plan&, const particle_reference& ref,
+                     std::size_t t, sweep_workspace& ws) {
+  const trajectory expected_parent = t == 0 ? ctx.root() : ref.nodes[t - 1];
+  if (st.paths[0] == expected_parent) {
+    ws.ref_child = ref.nodes[t];
+  } else {
+    ws.ref_child = ctx.tree().append(st.paths[0].id(), ref.nodes[t].last_step());
+  }
+  st.paths[0] = ws.ref_child;
+  st.finished[0] = ws.ref_child.finished() ? 1 : 0;
+  ws.score_ref = Plan::weight_type::uses_reward && std::isnan(ws.ref_child.step_score());
+}
+
+/// Look-ahead modulation (ePF, LaM; Giannone et al. 2025): each new particle
+/// is weighed by its successor `look_ahead` steps ahead, drawn on stream
+/// (slot | sweep << 32, t | step << 32) and kept out of the population.
+template <budget_policy B, generator G, class Plan>
+std::optional<stop_reason> look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t,
+                                      sweep_workspace& ws) {
+  ws.weigh_nodes.assign(ws.children.begin(), ws.children.end());
+  ws.weigh_slot.assign(ws.live.begin(), ws.live.end());
+  for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
+    ws.prefixes.clear();
+    ws.keys.clear();
+    ws.extended.clear();
+    for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j)
+      if (!ws.weigh_nodes[j].finished()) {
+        ws.prefixes.push_back(ws.weigh_nodes[j]);
+        ws.keys.push_back({ws.weigh_slot[j] | plan.sweep_bits(), t | (static_cast<std::uint64_t>(la) << 32)});
+        ws.extended.push_back(j);
+      }
+    if (ws.prefixes.empty()) break;
+    const std::vector<trajectory> ahead = ctx.extend(gen, ws.prefixes, ws.keys);
+    if (la > 1) ctx.release(std::span<const trajectory>(ws.prefixes).first(ahead.size()));  // look-ahead-only nodes
+    if (ahead.size() < ws.prefixes.size()) return stop_reason::generator_call_limit;
+    for (std::size_t q = 0; q < ahead.size(); ++q) ws.weigh_nodes[ws.extended[q]] = ahead[q];
+  }
+  return std::nullopt;
+}
+
+/// Weigh (Alg. 1, r_i <- PRM(x_i); lw_i += weight(r_i), i.e. w_t = w_{t-1} G_t):
+/// one batched PRM call over the weighed nodes and a grafted reference node.
+template <budget_policy B, class V, class Plan>
+std::optional<stop_reason> weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan,
+                                 sweep_workspace& ws) {
+  if constexpr (!Plan::weight_type::uses_reward) {
+    ws.scores.assign(ws.weigh_nodes.size() + (ws.score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
+  } else {
+    ws.to_score.assign(ws.weigh_nodes.begin(), ws.weigh_nodes.end());
+    if (ws.score_ref) ws.to_score.push_back(ws.ref_child);
+    ws.scores = ctx.score_steps(*prm, ws.to_score);
+    if (ws.scores.size() < ws.to_score.size()) return stop_reason::verifier_call_limit;
+  }
+  for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j) {
+    const std::size_t s = ws.weigh_slot[j];
+    st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, ws.scores[j], ws.weigh_nodes[j], s);
+    st.rewards[s] = ws.scores[j];
+    if (ws.weigh_nodes[j].id() != st.paths[s].id()) ctx.release(ws.weigh_nodes[j]);  // a look-ahead leaf, done
+  }
+  if (ws.ref_active) {
+    const double r = ws.score_ref ? ws.scores.back() : ws.ref_child.step_score();
+    st.log_weights[0] += particle_log_weight(ctx, plan.log_weight, r, ws.ref_child, 0);
+    st.rewards[0] = r;
+  }
+  return std::nullopt;
+}
+
+/// finished_particles::compete (the published code of Puri et al. 2025):
+/// finished particles are re-weighted with their final step's weight every
+/// round (`live` is ascending, so one merge finds the slots `weigh` skipped).
+template <budget_policy B, class Plan>
+void reweigh_finished(search_context<B>& ctx, particle_state& st, const Plan& plan, const sweep_workspace& ws) {
+  std::size_t j = 0;
+  for (std::uint32_t s = 0; s < st.paths.size(); ++s) {
+    const bool in_live = j < ws.live.size() && ws.live[j] == s;
+    j += in_live;
+    if (!in_live && !(ws.ref_active && s == 0) && st.finished[s])
+      st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, st.rewards[s], st.paths[s], s);
+  }
+}
+
+inline bool any_unfinished(const particle_state& st) {
+  bool any = false;
+  for (char f : st.finished) any |= f == 0;
+  return any;
+}
+
+/// The slots that take part in resampling (every slot, or the unfinished ones
+/// with finished_particles::stay_fixed) and their log-weights; false if none.
+template <class Finished>
+bool collect_competing(const particle_state& st, sweep_workspace& ws) {
+  ws.competing.clear();
+  for (std::uint32_t s = 0; s < st.paths.size(); ++s)
+    if (Finished::competes || !st.finished[s]) ws.competing.push_back(s);
+  ws.lw_competing.resize(ws.competing.size());
+  for (std::size_t k = 0; k < ws.competing.size(); ++k) ws.lw_competing[k] = st.log_weights[ws.competing[k]];
+  return !ws.competing.empty();
+}
+
+/// The resampling distribution softmax(lw / T) (Alg. 1's softmax with a
+/// temperature) as ws.tempered, and the round's record: T from the schedule
+/// (after ESS(lw) if it reads the ESS, ePF's entropic annealing) and ESS(lw / T).
+template <budget_policy B, class Plan>
+particle_round temper(const search_context<B>& ctx, particle_state& st, const Plan& plan, std::size_t t,
+                      sweep_workspace& ws) {
+  constexpr bool reads_ess = schedule_reads_ess<typename Plan::schedule_type>;
+  particle_round rec;
+  rec.sweep = plan.sweep;
+  rec.round = t;
+  rec.competing = ws.competing.size();
+  rec.all_zero = tempered_log_weights(ws.lw_competing, 1.0, ws.tempered);
+  double ess_fraction = std::numeric_limits<double>::quiet_NaN();
+  if constexpr (reads_ess) {
+    rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(ws.tempered));
+    ess_fraction = rec.ess_untempered / static_cast<double>(ws.competing.size());
+  }
+  rec.temperature = checked_temperature(plan.temperature, t, ess_fraction, ctx.name());
+  st.temperature = rec.temperature;
+  if (rec.temperature != 1.0) tempered_log_weights(ws.lw_competing, rec.temperature, ws.tempered);
+  rec.ess = kernels::effective_sample_size(std::span<const double>(ws.tempered));
+  if constexpr (!reads_ess)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
+    rec.ess_untempered = rec.temperature == 1.0 || rec.all_zero
+                             ? rec.ess
+                             : kernels::effective_sample_size(std::span<const double>(ws.lw_competing));
+  return rec;
+}
+
+/// Ancestor sampling (Lindsten, Jordan & Schon 2014, eq. 9) with the
+/// transition term 1[state(x_i) = state(x*)]: paths of the reference's state
+/// continue its next step with probability proportional to their weights.
+inline void sample_reference_ancestor(const particle_reference& ref, sweep_workspace& ws, random_engine& rng,
+                                      particle_round& rec) {
+  const std::uint64_t key = ref.state_of(ws.old_paths[0]);
+  const std::size_t a = sample_one(
+      ws.tempered, [&](std::size_t k) { return ref.state_of(ws.old_paths[ws.competing[k]]) == key; }, rng,
+      ws.reference_pick);
+  if (a < ws.competing.size()) {
+    ws.resampler.ancestors[0] = static_cast<std::uint32_t>(a);
+    rec.reference_ancestor = ws.competing[a];
+  }
+}
+
+/// Resample (Alg. 1, a ~ resample(softmax(lw / T))): the competing slots draw
+/// their ancestors with `scheme` on stream (particle_resampling, sweep << 32 | t),
+/// survivors keeping their slots. Conditional resampling (particle Gibbs)
+/// keeps the reference in slot 0, competing index 0, whose ancestor only
+/// ancestor sampling may change. Returns whether it was conditional.
+template <budget_policy B, class Plan>
+bool draw_ancestors(search_context<B>& ctx, const particle_state& st, const Plan& plan, const particle_reference* ref,
+                    std::size_t t, sweep_workspace& ws, particle_round& rec) {
+  const bool conditional = ref && ws.competing.front() == 0;
+  ws.outputs.clear();
+  for (std::uint32_t k = conditional ? 1 : 0; k < ws.competing.size(); ++k) ws.outputs.push_back(k);
+  random_engine rng = ctx.engine({stream_tag::particle_resampling, plan.sweep_bits() | t});
+  rec.distinct_ancestors = ws.resampler.resample(plan.scheme, ws.tempered, ws.outputs, rng);
+  ws.old_paths.assign(st.paths.begin(), st.paths.end());
+  ws.old_rewards.assign(st.rewards.begin(), st.rewards.end());
+  ws.old_finished.assign(st.finished.begin(), st.finished.end());
+  if (conditional && ref->state_of) sample_reference_ancestor(*ref, ws, rng, rec);
+  return conditional;
+}
+
+/// x_i <- x_{a_i}, lw_i <- 0 for the competing slots; the trace marks the
+/// particles resampling dropped as pruned, the others as kept.
+template <budget_policy B>
+void move_to_ancestors(search_context<B>& ctx, particle_state& st, bool conditional, sweep_workspace& ws,
+                       particle_round& rec) {
+  const std::vector<std::uint32_t>& offspring = ws.resampler.offspring;
+  for (std::size_t k = 0; k < ws.competing.size(); ++k)
+    ctx.mark(ws.old_paths[ws.competing[k]],
+             offspring[k] > 0 || (conditional && k == 0) ? trace_status::kept : trace_status::pruned);
+  rec.ancestors.resize(st.paths.size());
+  for (std::uint32_t s = 0; s < st.paths.size(); ++s) rec.ancestors[s] = s;
+  for (std::size_t k = 0; k < ws.competing.size(); ++k) {
+    const std::uint32_t from = ws.competing[ws.resampler.ancestors[k]];
+    rec.ancestors[ws.competing[k]] = from;
+    st.paths[ws.competing[k]] = ws.old_paths[from];
+    st.rewards[ws.competing[k]] = ws.old_rewards[from];
+    st.finished[ws.competing[k]] = ws.old_finished[from];
+    st.log_weights[ws.competing[k]] = 0.0;
+  }
+}
+
+/// The particles resampling dropped (held by no slot now) are never extended
+/// again, and none of them is an ancestor of a survivor: release them.
+template <budget_policy B>
+void release_dropped(search_context<B>& ctx, const particle_state& st, bool conditional, sweep_workspace& ws) {
+  ws.dropped.clear();
+  for (std::size_t k = 0; k < ws.competing.size(); ++k)
+    if (ws.resampler.offspring[k] == 0 && !(conditional && k == 0)) ws.dropped.push_back(ws.old_paths[ws.competing[k]]);
+  if (ws.dropped.empty()) return;
+  ws.held.clear();
+  for (const trajectory& p : st.paths) ws.held.push_back(p.id());
+  std::sort(ws.held.begin(), ws.held.end());
+  std::erase_if(ws.dropped,
+                [&](const trajectory& d) { return std::binary_search(ws.held.begin(), ws.held.end(), d.id()); });
+  ctx.release(ws.dropped);
+}
+
+/// Runs one sweep on `st` (already reset at the root); `ref` makes it a
+/// conditional sweep. Returns the budget limit that stopped it, if any.
 template <budget_policy B, generator G, class V, class Weight, class Scheme, class Trigger, class Finished,
           class Temperature>
 std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& st,
                                               const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan,
                                               const particle_reference* ref, std::vector<particle_round>& rounds) {
-  const std::size_t n = st.paths.size();
-  const std::uint64_t sweep_bits = static_cast<std::uint64_t>(plan.sweep) << 32;
-  particle_resampler resampler;
-  std::vector<std::uint32_t> live, competing, outputs;
-  std::vector<trajectory> prefixes, weigh_nodes, to_score, old_paths;
-  std::vector<stream_key> keys;
-  std::vector<double> lw_competing, tempered, old_rewards;
-  std::vector<char> old_finished;
-  std::vector<std::size_t> weigh_slot;
-  trajectory ref_child;
-
+  sweep_workspace ws;
   for (std::size_t t = 0; t < plan.max_steps; ++t) {
-    live.clear();
-    for (std::uint32_t s = 0; s < n; ++s)
-      if (!st.finished[s] && !(ref && s == 0)) live.push_back(s);
-    const bool ref_active = ref && !st.finished[0] && t < ref->nodes.size();
-    if (live.empty() && !ref_active) return std::nullopt;
+    if (!collect_live(st, ref, t, ws)) return std::nullopt;
     if (auto why = ctx.stop_check()) return why;
-
-    // Propagate: one batched generator call for every unfinished free particle.
-    prefixes.clear();
-    keys.clear();
-    for (std::uint32_t s : live) {
-      prefixes.push_back(st.paths[s]);
-      keys.push_back({s | sweep_bits, t});
-    }
-    const std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
-    for (std::size_t j = 0; j < children.size(); ++j) {
-      st.paths[live[j]] = children[j];
-      st.finished[live[j]] = children[j].finished() ? 1 : 0;
-    }
-    // Release: the extended parents (each is extended in this one round;
-    // duplicates from resampling all were) and the children that finished.
-    if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(prefixes).first(children.size()));
-    for (const trajectory& c : children)
-      if (c.finished()) ctx.release(c);
-    if (children.size() < live.size()) return stop_reason::generator_call_limit;
-
-    // The reference's step t is given: reuse its node, or graft the step onto
-    // the ancestor that ancestor sampling chose (a new node, to be scored).
-    bool score_ref = false;
-    if (ref_active) {
-      const trajectory expected_parent = t == 0 ? ctx.root() : ref->nodes[t - 1];
-      if (st.paths[0] == expected_parent) {
-        ref_child = ref->nodes[t];
-      } else {
-        ref_child = ctx.tree().append(st.paths[0].id(), ref->nodes[t].last_step());
-      }
-      st.paths[0] = ref_child;
-      st.finished[0] = ref_child.finished() ? 1 : 0;
-      score_ref = Weight::uses_reward && std::isnan(ref_child.step_score());
-    }
-
-    // Look-ahead modulation: weigh each particle by a successor k steps ahead.
-    weigh_nodes.assign(children.begin(), children.end());
-    weigh_slot.assign(live.begin(), live.end());
-    for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
-      prefixes.clear();
-      keys.clear();
-      std::vector<std::size_t> which;
-      for (std::size_t j = 0; j < weigh_nodes.size(); ++j)
-        if (!weigh_nodes[j].finished()) {
-          prefixes.push_back(weigh_nodes[j]);
-          keys.push_back({weigh_slot[j] | sweep_bits, t | (static_cast<std::uint64_t>(la) << 32)});
-          which.push_back(j);
-        }
-      if (prefixes.empty()) break;
-      const std::vector<trajectory> ahead = ctx.extend(gen, prefixes, keys);
-      if (la > 1) ctx.release(std::span<const trajectory>(prefixes).first(ahead.size()));  // look-ahead-only nodes
-      if (ahead.size() < prefixes.size()) return stop_reason::generator_call_limit;
-      for (std::size_t q = 0; q < ahead.size(); ++q) weigh_nodes[which[q]] = ahead[q];
-    }
-
-    // Weigh: one batched PRM call.
-    std::vector<double> scores;
-    if constexpr (!Weight::uses_reward) {
-      scores.assign(weigh_nodes.size() + (score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
-    } else {
-      to_score.assign(weigh_nodes.begin(), weigh_nodes.end());
-      if (score_ref) to_score.push_back(ref_child);
-      scores = ctx.score_steps(*prm, to_score);
-      if (scores.size() < to_score.size()) return stop_reason::verifier_call_limit;
-    }
-    for (std::size_t j = 0; j < weigh_nodes.size(); ++j) {
-      const std::size_t s = weigh_slot[j];
-      st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, scores[j], weigh_nodes[j], s);
-      st.rewards[s] = scores[j];
-      if (weigh_nodes[j].id() != st.paths[s].id()) ctx.release(weigh_nodes[j]);  // a look-ahead leaf, done
-    }
-    if (ref_active) {
-      const double r = score_ref ? scores.back() : ref_child.step_score();
-      st.log_weights[0] += particle_log_weight(ctx, plan.log_weight, r, ref_child, 0);
-      st.rewards[0] = r;
-    }
-    if constexpr (Finished::competes) {
-      // Finished particles compete with their final step's weight, every round
-      // (`live` is ascending, so one merge finds the slots not weighed above).
-      std::size_t j = 0;
-      for (std::uint32_t s = 0; s < n; ++s) {
-        const bool in_live = j < live.size() && live[j] == s;
-        j += in_live;
-        if (!in_live && !(ref_active && s == 0) && st.finished[s])
-          st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, st.rewards[s], st.paths[s], s);
-      }
-    }
-
-    bool any_unfinished = false;
-    for (char f : st.finished) any_unfinished |= f == 0;
-    if (!any_unfinished || t + 1 == plan.max_steps) break;
-
-    // Resample (Alg. 1, "resample with softmax weights"), if the trigger fires.
-    competing.clear();
-    for (std::uint32_t s = 0; s < n; ++s)
-      if (Finished::competes || !st.finished[s]) competing.push_back(s);
-    if (competing.empty()) continue;
-    lw_competing.resize(competing.size());
-    for (std::size_t k = 0; k < competing.size(); ++k) lw_competing[k] = st.log_weights[competing[k]];
-    particle_round rec;
-    rec.sweep = plan.sweep;
-    rec.round = t;
-    rec.competing = competing.size();
-    const double n_competing = static_cast<double>(competing.size());
-    rec.all_zero = tempered_log_weights(lw_competing, 1.0, tempered);
-    if (plan.temperature_reads_ess) {
-      rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(tempered));
-      rec.temperature = checked_temperature(plan.temperature, t, rec.ess_untempered / n_competing, ctx.name());
-    } else {
-      rec.temperature = checked_temperature(plan.temperature, t, std::numeric_limits<double>::quiet_NaN(), ctx.name());
-    }
-    st.temperature = rec.temperature;
-    if (rec.temperature != 1.0) tempered_log_weights(lw_competing, rec.temperature, tempered);
-    rec.ess = kernels::effective_sample_size(std::span<const double>(tempered));
-    if (!plan.temperature_reads_ess)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
-      rec.ess_untempered = rec.temperature == 1.0 || rec.all_zero
-                               ? rec.ess
-                               : kernels::effective_sample_size(std::span<const double>(lw_competing));
-    rec.resampled = plan.trigger(rec.ess, competing.size());
+    if (auto why = propagate(ctx, gen, st, plan, t, ws)) return why;
+    if (ws.ref_active) graft_reference(ctx, st, plan, *ref, t, ws);
+    if (auto why = look_ahead(ctx, gen, plan, t, ws)) return why;
+    if (auto why = weigh(ctx, prm, st, plan, ws)) return why;
+    if constexpr (Finished::competes) reweigh_finished(ctx, st, plan, ws);
+    if (!any_unfinished(st) || t + 1 == plan.max_steps) break;  // no resampling after the last weighing
+    if (!collect_competing<Finished>(st, ws)) continue;
+    particle_round rec = temper(ctx, st, plan, t, ws);
+    rec.resampled = plan.trigger(rec.ess, ws.competing.size());
     if (rec.resampled) {
-      // Conditional resampling keeps the reference (slot 0, competing index 0).
-      const bool conditional = ref && !competing.empty() && competing.front() == 0;
-      outputs.clear();
-      for (std::uint32_t k = conditional ? 1 : 0; k < competing.size(); ++k) outputs.push_back(k);
-      random_engine rng = ctx.engine({stream_tag::particle_resampling, sweep_bits | t});
-      rec.distinct_ancestors = resampler.resample(plan.scheme, tempered, outputs, rng);
-      old_paths.assign(st.paths.begin(), st.paths.end());
-      old_rewards.assign(st.rewards.begin(), st.rewards.end());
-      old_finished.assign(st.finished.begin(), st.finished.end());
-      if (conditional && ref->state_of) {
-        // Ancestor sampling (Lindsten et al. 2014, eq. 9) with the transition
-        // term 1[state(x_i) = state(x*)]: paths of the same state continue
-        // the reference's next step with the same probability.
-        const std::uint64_t key = ref->state_of(old_paths[0]);
-        const std::size_t a = sample_one(
-            tempered, [&](std::size_t k) { return ref->state_of(old_paths[competing[k]]) == key; }, rng);
-        if (a < competing.size()) {
-          resampler.ancestors[0] = static_cast<std::uint32_t>(a);
-          rec.reference_ancestor = competing[a];
-        }
-      }
-      // Trace: the particles resampling dropped are pruned, the others kept.
-      for (std::size_t k = 0; k < competing.size(); ++k)
-        ctx.mark(old_paths[competing[k]], resampler.offspring[k] > 0 || (conditional && k == 0) ? trace_status::kept
-                                                                                                : trace_status::pruned);
-      rec.ancestors.resize(n);
-      for (std::uint32_t s = 0; s < n; ++s) rec.ancestors[s] = s;
-      for (std::size_t k = 0; k < competing.size(); ++k) {
-        const std::uint32_t from = competing[resampler.ancestors[k]];
-        rec.ancestors[competing[k]] = from;
-        st.paths[competing[k]] = old_paths[from];
-        st.rewards[competing[k]] = old_rewards[from];
-        st.finished[competing[k]] = old_finished[from];
-        st.log_weights[competing[k]] = 0.0;
-      }
-      // The particles resampling dropped (held by no slot now) are never
-      // extended again, and none of them is an ancestor of a survivor.
-      std::vector<trajectory> dropped;
-      for (std::size_t k = 0; k < competing.size(); ++k)
-        if (resampler.offspring[k] == 0 && !(conditional && k == 0)) dropped.push_back(old_paths[competing[k]]);
-      if (!dropped.empty()) {
-        std::vector<node_id> held;
-        for (const trajectory& p : st.paths) held.push_back(p.id());
-        std::sort(held.begin(), held.end());
-        std::erase_if(dropped, [&](const trajectory& d) { return std::binary_search(held.begin(), held.end(), d.id()); });
-        ctx.release(dropped);
-      }
+      const bool conditional = draw_ancestors(ctx, st, plan, ref, t, ws, rec);
+      move_to_ancestors(ctx, st, conditional, ws, rec);
+      release_dropped(ctx, st, conditional, ws);
     }
     rounds.push_back(std::move(rec));
   }
   return std::nullopt;
 }
 
-/// Normalised weights softmax(lw / T) of every slot (uniform if all are 0).
+/// Normalised weights softmax(lw / T) of every slot (uniform if all are 0),
+/// by kernels::softmax: within its documented bound of the exact value (a few
+/// ulps against the former std::exp and division by the sum).
 inline std::vector<double> normalised_weights(const particle_state& st) {
-  std::vector<double> w;
-  tempered_log_weights(st.log_weights, st.temperature, w);
-  double hi = -std::numeric_limits<double>::infinity();
-  for (double x : w) hi = std::max(hi, x);
-  double sum = 0.0;
-  for (double& x : w) sum += (x = std::exp(x - hi));
-  for (double& x : w) x /= sum;
+  std::vector<double> tempered, w(st.log_weights.size());
+  tempered_log_weights(st.log_weights, st.temperature, tempered);
+  if (!tempered.empty()) kernels::softmax(std::span<const double>(tempered), std::span<double>(w));
   return w;
 }
 

@@ -183,4 +183,29 @@ struct linear_temperature {
   }
 };
 
+/// A temperature schedule: `schedule(round, ess_fraction)` -> the temperature
+/// T > 0 of the resampling at that round. Any such callable is one (a plain
+/// lambda included); ess_fraction is ESS(lw) / n of the untempered weights if
+/// the schedule declares `static constexpr bool reads_ess = true;` (the sweep
+/// then computes that ESS first), and NaN otherwise.
+template <class S>
+concept temperature_schedule = std::copy_constructible<S> && requires(const S& s, std::size_t round, double ess) {
+  { s(round, ess) } -> std::convertible_to<double>;
+};
+
+/// Whether a schedule reads the ESS: its `reads_ess` if it declares one, else false.
+template <class S>
+inline constexpr bool schedule_reads_ess = false;
+template <class S>
+  requires requires { { S::reads_ess } -> std::convertible_to<bool>; }
+inline constexpr bool schedule_reads_ess<S> = S::reads_ess;
+
+/// The particle filter's schedule: linear_temperature over `horizon` rounds
+/// (reads no ESS).
+struct linear_schedule {
+  linear_temperature temperature{};
+  std::size_t horizon = 1;
+  [[nodiscard]] double operator()(std::size_t round, double) const noexcept { return temperature.at(round, horizon); }
+};
+
 TTSCALE_END_NAMESPACE
