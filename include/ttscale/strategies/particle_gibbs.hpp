@@ -155,9 +155,7 @@ template <generator G, process_verifier V, class Weight, class Scheme, class Tri
           .max_steps = o.max_steps,
           .sweep = k,
           .keep_ancestry = o.sweeps > 1};
-      if (const std::optional<stop_reason> why =
-              detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds))
-        ctx.stop(*why);
+      detail::run_particle_sweep(ctx, gen, &prm, st, plan, k == 0 ? nullptr : &ref, rounds);
       detail::append_particle_candidates(st, o.extract, o.candidate_score, 1.0, candidates);
       ++sweeps_done;
       // The next reference: one final particle drawn by weight.

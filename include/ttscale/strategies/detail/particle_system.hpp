@@ -217,8 +217,8 @@ inline bool collect_live(const particle_state& st, const particle_reference* ref
 /// Propagate (Alg. 1, x_i <- x_i + step ~ generator(x_i)): one batched call
 /// extends every unfinished free particle, slot s on stream (s | sweep << 32, t).
 template <budget_policy B, generator G, class Plan>
-std::optional<stop_reason> propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& plan,
-                                     std::size_t t, sweep_workspace& ws) {
+void propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& plan, std::size_t t,
+               sweep_workspace& ws) {
   ws.prefixes.clear();
   ws.keys.clear();
   for (std::uint32_t s : ws.live) {
@@ -235,8 +235,6 @@ std::optional<stop_reason> propagate(search_context<B>& ctx, G& gen, particle_st
   if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.children.size()));
   for (const trajectory& c : ws.children)
     if (c.finished()) ctx.release(c);
-  if (ws.children.size() < ws.live.size()) return stop_reason::generator_call_limit;
-  return std::nullopt;
 }
 
 /// Conditional sweep (Andrieu, Doucet & Holenstein 2010, sec. 4.3): slot 0's
@@ -261,8 +259,7 @@ void graft_reference(search_context<B>& ctx, particle_state& st, const Plan&, co
 /// is weighed by its successor `look_ahead` steps ahead, drawn on stream
 /// (slot | sweep << 32, t | step << 32) and kept out of the population.
 template <budget_policy B, generator G, class Plan>
-std::optional<stop_reason> look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t,
-                                      sweep_workspace& ws) {
+void look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t, sweep_workspace& ws) {
   ws.weigh_nodes.assign(ws.children.begin(), ws.children.end());
   ws.weigh_slot.assign(ws.live.begin(), ws.live.end());
   for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
@@ -278,24 +275,22 @@ std::optional<stop_reason> look_ahead(search_context<B>& ctx, G& gen, const Plan
     if (ws.prefixes.empty()) break;
     const std::vector<trajectory> ahead = ctx.extend(gen, ws.prefixes, ws.keys);
     if (la > 1) ctx.release(std::span<const trajectory>(ws.prefixes).first(ahead.size()));  // look-ahead-only nodes
-    if (ahead.size() < ws.prefixes.size()) return stop_reason::generator_call_limit;
+    if (ctx.cut()) return;
     for (std::size_t q = 0; q < ahead.size(); ++q) ws.weigh_nodes[ws.extended[q]] = ahead[q];
   }
-  return std::nullopt;
 }
 
 /// Weigh (Alg. 1, r_i <- PRM(x_i); lw_i += weight(r_i), i.e. w_t = w_{t-1} G_t):
 /// one batched PRM call over the weighed nodes and a grafted reference node.
 template <budget_policy B, class V, class Plan>
-std::optional<stop_reason> weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan,
-                                 sweep_workspace& ws) {
+void weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan, sweep_workspace& ws) {
   if constexpr (!Plan::weight_type::uses_reward) {
     ws.scores.assign(ws.weigh_nodes.size() + (ws.score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
   } else {
     ws.to_score.assign(ws.weigh_nodes.begin(), ws.weigh_nodes.end());
     if (ws.score_ref) ws.to_score.push_back(ws.ref_child);
     ws.scores = ctx.score_steps(*prm, ws.to_score);
-    if (ws.scores.size() < ws.to_score.size()) return stop_reason::verifier_call_limit;
+    if (ctx.cut()) return;
   }
   for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j) {
     const std::size_t s = ws.weigh_slot[j];
@@ -308,7 +303,6 @@ std::optional<stop_reason> weigh(search_context<B>& ctx, V* prm, particle_state&
     st.log_weights[0] += particle_log_weight(ctx, plan.log_weight, r, ws.ref_child, 0);
     st.rewards[0] = r;
   }
-  return std::nullopt;
 }
 
 /// finished_particles::compete (the published code of Puri et al. 2025):
@@ -444,20 +438,22 @@ void release_dropped(search_context<B>& ctx, const particle_state& st, bool cond
 }
 
 /// Runs one sweep on `st` (already reset at the root); `ref` makes it a
-/// conditional sweep. Returns the budget limit that stopped it, if any.
+/// conditional sweep. A budget limit or a cut round stops it (ctx.cut() says which).
 template <budget_policy B, generator G, class V, class Weight, class Scheme, class Trigger, class Finished,
           class Temperature>
-std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& st,
-                                              const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan,
-                                              const particle_reference* ref, std::vector<particle_round>& rounds) {
+void run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& st,
+                        const sweep_plan<Weight, Scheme, Trigger, Finished, Temperature>& plan,
+                        const particle_reference* ref, std::vector<particle_round>& rounds) {
   sweep_workspace ws;
   for (std::size_t t = 0; t < plan.max_steps; ++t) {
-    if (!collect_live(st, ref, t, ws)) return std::nullopt;
-    if (auto why = ctx.stop_check()) return why;
-    if (auto why = propagate(ctx, gen, st, plan, t, ws)) return why;
+    if (!collect_live(st, ref, t, ws) || ctx.should_stop()) return;
+    propagate(ctx, gen, st, plan, t, ws);
+    if (ctx.cut()) return;
     if (ws.ref_active) graft_reference(ctx, st, plan, *ref, t, ws);
-    if (auto why = look_ahead(ctx, gen, plan, t, ws)) return why;
-    if (auto why = weigh(ctx, prm, st, plan, ws)) return why;
+    look_ahead(ctx, gen, plan, t, ws);
+    if (ctx.cut()) return;
+    weigh(ctx, prm, st, plan, ws);
+    if (ctx.cut()) return;
     if constexpr (Finished::competes) reweigh_finished(ctx, st, plan, ws);
     if (!any_unfinished(st) || t + 1 == plan.max_steps) break;  // no resampling after the last weighing
     if (!collect_competing<Finished>(st, ws)) continue;
@@ -470,7 +466,6 @@ std::optional<stop_reason> run_particle_sweep(search_context<B>& ctx, G& gen, V*
     }
     rounds.push_back(std::move(rec));
   }
-  return std::nullopt;
 }
 
 /// Normalised weights softmax(lw / T) of every slot (uniform if all are 0),
@@ -542,8 +537,7 @@ particle_search_result<answer_of<Extract>> filter_and_select(
   st.reset(ctx.root(), admitted);
   std::vector<particle_round> rounds;
   if (admitted > 0) {
-    if (const std::optional<stop_reason> why = run_particle_sweep(ctx, gen, prm, st, plan, nullptr, rounds))
-      ctx.stop(*why);
+    run_particle_sweep(ctx, gen, prm, st, plan, nullptr, rounds);
   }
   std::vector<candidate<answer_of<Extract>>> candidates;
   if (admitted > 0) append_particle_candidates(st, extract, score, 1.0, candidates);
