@@ -22,7 +22,7 @@ struct accounting {
   std::uint64_t samples = 0;          ///< candidate trajectories started
   std::uint64_t generator_calls = 0;  ///< batched calls of Generator::extend
   std::uint64_t verifier_calls = 0;   ///< batched calls of a verifier
-  std::uint64_t verifier_items = 0;   ///< trajectories or steps scored
+  std::uint64_t verifier_items = 0;   ///< trajectories or steps scored, times the judgments per item (verifier ensembles)
   std::chrono::nanoseconds wall_time{0};
 
   /// Adds another account (e.g. a nested search's) to this one.

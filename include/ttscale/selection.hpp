@@ -10,7 +10,9 @@
 //  - select::log_weighted_majority answer with the largest log-sum-exp of
 //                                  scores read as log-weights (e.g. the path
 //                                  log-probability: perplexity-consistency
-//                                  style voting, Zhou et al. 2025 "RPC").
+//                                  style voting without RPC's deduplication
+//                                  and pruning — select::rpc,
+//                                  selection/rpc.hpp, is the full method).
 // Only finished candidates take part; votes count only candidates with an
 // answer (the others abstain); score-based policies skip unscored candidates
 // (score NaN: e.g. the verifier-call budget ran out before they were scored)

@@ -20,7 +20,6 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
-#include <ttscale/kernels/ess.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/random.hpp>
 

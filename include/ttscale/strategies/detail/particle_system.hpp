@@ -106,7 +106,7 @@ struct particle_state {
 struct particle_reference {
   std::vector<trajectory> nodes;  ///< nodes[d] = the reference after d + 1 steps
   /// state_of(path) -> key: the reference may move to an ancestor whose key
-  /// equals its own (ancestor sampling); returns nothing to disable it.
+  /// equals its own (ancestor sampling); nullptr disables it.
   std::uint64_t (*state_of)(const trajectory&) = nullptr;
 };
 
