@@ -7,6 +7,7 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
 
+#include "strategies/across_executions.hpp"
 #include "strategies/paired_comparison.hpp"
 
 #include <catch2/catch.hpp>
@@ -204,23 +205,9 @@ TEST_CASE("rebase rejects bad input with clear errors", "[rebase][errors]") {
 }
 
 TEST_CASE("rebase is deterministic across threads and batch sizes", "[rebase][determinism]") {
-  const auto problems = toy::make_problems({.count = 3, .min_level = 4, .max_level = 5, .seed = 11});
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 4});
-    std::vector<std::string> texts;
-    std::vector<std::uint64_t> tokens;
-    for (execution exec : {execution{}, execution{.batch_size = 3, .threads = 2}, execution{.batch_size = 7}}) {
-      std::mt19937_64 rng(42);
-      const auto r = rebase(gen, prm, p.prompt(), rebase_options{.n = 16, .exec = exec}, rng);
-      texts.push_back(r.has_choice() ? r.chosen().path.text() : "");
-      tokens.push_back(r.spent.tokens);
-    }
-    CHECK(texts[0] == texts[1]);
-    CHECK(texts[0] == texts[2]);
-    CHECK(tokens[0] == tokens[1]);
-    CHECK(tokens[0] == tokens[2]);
-  }
+  testing::check_same_across_executions([](auto& gen, auto& prm, const auto& p, execution exec, auto& rng) {
+    return rebase(gen, prm, p.prompt(), rebase_options{.n = 16, .exec = exec}, rng);
+  });
 }
 
 // Equal tokens: each baseline's N is chosen so that its mean tokens are at
