@@ -24,6 +24,7 @@
 #include <ttscale/strategies/entropic_particle_filter.hpp>
 #include <ttscale/strategies/first_finish.hpp>
 #include <ttscale/strategies/majority_vote.hpp>
+#include <ttscale/strategies/mcts.hpp>
 #include <ttscale/strategies/nested.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 #include <ttscale/strategies/particle_gibbs.hpp>

@@ -11,6 +11,7 @@
 #include <ttscale/strategies/entropic_particle_filter.hpp>
 #include <ttscale/strategies/first_finish.hpp>
 #include <ttscale/strategies/majority_vote.hpp>
+#include <ttscale/strategies/mcts.hpp>
 #include <ttscale/strategies/nested.hpp>
 #include <ttscale/strategies/particle_filter.hpp>
 #include <ttscale/strategies/particle_gibbs.hpp>
@@ -154,6 +155,16 @@ TEST_CASE("every strategy releases each node once, never a live one, and all by 
     width_bound = 4 * 12 + 1;
   }
   SECTION("rebase") { own(rebase(gen, prm, "Q", rebase_options{.n = n, .max_depth = 20}, rng)); }
+  SECTION("mcts") {
+    // MCTS keeps its unexpanded leaves: the bound is the nodes it created, not N.
+    own(mcts(gen, prm, "Q", mcts_options{.children = 3, .expansions = 12}, rng));
+    width_bound = 3 * 12 + 1;
+  }
+  SECTION("mcts, batched simulations with rollouts") {
+    own(mcts(gen, prm, "Q",
+             mcts_options{.children = 2, .expansions = 12, .simulations_per_round = 3, .rollout_depth = 4}, rng));
+    width_bound = 2 * 12 + 2 * 3 + 1;  // the tree's leaves and one round's rollout ends
+  }
   SECTION("first_finish, lockstep") {
     own(first_finish(gen, "Q", first_finish_options{.n = n, .k = 2, .max_steps = 20}, rng));
   }
