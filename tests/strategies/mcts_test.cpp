@@ -8,6 +8,7 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
 
+#include "strategies/across_executions.hpp"
 #include "strategies/paired_comparison.hpp"
 
 #include <catch2/catch.hpp>
@@ -211,23 +212,14 @@ TEST_CASE("mcts batches S simulations per round, spread by virtual visits", "[mc
 }
 
 TEST_CASE("mcts is deterministic across threads and batch sizes", "[mcts][determinism]") {
-  const auto problems = toy::make_problems({.count = 3, .min_level = 4, .max_level = 5, .seed = 11});
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 4});
-    for (std::size_t rollout_depth : {0, 3}) {
-      std::vector<std::pair<std::string, std::uint64_t>> outcomes;  // chosen text, tokens
-      for (execution exec : {execution{}, execution{.batch_size = 3, .threads = 2}, execution{.batch_size = 7}}) {
-        std::mt19937_64 rng(42);
-        const auto r = mcts(gen, prm, p.prompt(),
-                            mcts_options{.children = 3, .expansions = 12, .simulations_per_round = 3,
-                                         .rollout_depth = rollout_depth, .exec = exec},
-                            rng);
-        outcomes.emplace_back(r.has_choice() ? r.chosen().path.text() : "", r.spent.tokens);
-      }
-      CHECK(outcomes[1] == outcomes[0]);
-      CHECK(outcomes[2] == outcomes[0]);
-    }
+  for (std::size_t rollout_depth : {0, 3}) {
+    INFO("rollout_depth " << rollout_depth);
+    testing::check_same_across_executions([&](auto& gen, auto& prm, const auto& p, execution exec, auto& rng) {
+      return mcts(gen, prm, p.prompt(),
+                  mcts_options{.children = 3, .expansions = 12, .simulations_per_round = 3,
+                               .rollout_depth = rollout_depth, .exec = exec},
+                  rng);
+    });
   }
 }
 
