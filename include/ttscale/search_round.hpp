@@ -53,7 +53,7 @@
 // Random streams: the j-th child of a parent node p in a round is drawn from
 // stream (p, j) (j counts over every occurrence of p in the round, so a node
 // expanded n ways gets n distinct streams; across rounds, pass distinct
-// `first_child` values if a node is expanded again, as MCTS does); look-ahead
+// `first_child` values if a node is expanded again in a later round); look-ahead
 // steps from node q use (q, lookahead_child). Node ids are deterministic
 // (appends happen in request order), so results never depend on batch size or
 // thread count.
@@ -90,8 +90,9 @@ struct expansion {
   trajectory parent;
   std::size_t children = 0;
   /// The index of the first child's random stream (parent, first_child): 0
-  /// for a node expanded once; a node expanded again in a later round (MCTS)
-  /// passes the number of children it already has, so no stream repeats.
+  /// for a node expanded once; a node expanded again in a later round passes
+  /// the number of children it already has, so no stream repeats (within one
+  /// round, repeated parents continue each other's count by themselves).
   std::size_t first_child = 0;
 };
 
@@ -105,7 +106,7 @@ struct step_round {
 /// How expand_and_score treats the parents after the round.
 enum class parent_release {
   released,  ///< never expanded again (beam search, DVTS, A*): the engine may drop them
-  kept,      ///< may be expanded again (MCTS): the caller releases them
+  kept,      ///< may be expanded again in a later round: the caller releases them
 };
 
 /// One round: extend every expansion's parent `children` times (one batched
