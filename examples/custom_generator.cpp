@@ -14,8 +14,10 @@ int main() {
   auto reasoner = generator_from([](const trajectory& prefix, random_engine& rng) {
     const auto total = (prefix.is_root() ? 0 : prefix.last_step().engine_state) + 3 + std::int64_t(rng() % 7);
     const bool done = total >= 40;
-    return step{.text = done ? " so \\boxed{" + std::to_string(total) + "}" : " " + std::to_string(total) + ",",
-                .tokens = 2, .finished = done, .engine_state = total};
+    std::string text = done ? " so \\boxed{" : " ";  // appended, not "literal" + string: GCC 12 warns falsely
+    text += std::to_string(total);
+    text += done ? "}" : ",";
+    return step{.text = std::move(text), .tokens = 2, .finished = done, .engine_state = total};
   }, concurrent_calls);
   // An outcome reward model, one trajectory at a time: the closer the answer to 42, the better.
   auto orm = outcome_verifier_from([](const trajectory& t) { return -std::abs(t.last_step().engine_state - 42.0); },

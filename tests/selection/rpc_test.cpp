@@ -425,7 +425,7 @@ TEST_CASE("rpc beats majority at small N when log-probabilities carry signal", "
   // discordant (a lead of 6.8 standard deviations), so the test is far from
   // its edge yet fails for a policy no better than majority.
   const auto o = paired_on_toy(600, 4, nullptr, select::rpc, select::majority);
-  INFO("RPC " << o.first_right << " / " << o.problems << ", majority " << o.second_right << " / " << o.problems
+  WARN("RPC " << o.first_right << " / " << o.problems << ", majority " << o.second_right << " / " << o.problems
               << "; RPC-only " << o.first_only << ", majority-only " << o.second_only);
   CHECK(o.lead() > 3.0 * o.null_sd());
 }
@@ -436,14 +436,14 @@ TEST_CASE("rpc is not worse than majority when log-probabilities carry no signal
   SECTION("constant log-probabilities: no spread, so nothing is pruned and PC counts distinct paths") {
     auto constant = [](const trajectory&, const step&) { return -0.2; };
     const auto o = paired_on_toy(600, 8, constant, select::rpc, select::majority);
-    INFO("RPC " << o.first_right << ", majority " << o.second_right << " of " << o.problems << "; RPC-only "
+    WARN("RPC " << o.first_right << ", majority " << o.second_right << " of " << o.problems << "; RPC-only "
                 << o.first_only << ", majority-only " << o.second_only);
     CHECK(-o.lead() <= 3.0 * o.null_sd());
   }
   SECTION("shuffled log-probabilities: perplexity consistency alone is not worse") {
     const auto o = paired_on_toy(600, 8, nullptr, on_shuffled(select::rpc_t{.low_component_threshold = 1.0}, 5),
                                  on_shuffled(select::majority, 5));
-    INFO("PC " << o.first_right << ", majority " << o.second_right << " of " << o.problems << "; PC-only "
+    WARN("PC " << o.first_right << ", majority " << o.second_right << " of " << o.problems << "; PC-only "
                << o.first_only << ", majority-only " << o.second_only);
     CHECK(-o.lead() <= 3.0 * o.null_sd());
   }
@@ -458,7 +458,7 @@ TEST_CASE("rpc's pruning costs votes when log-probabilities are shuffled (a limi
   // discordant, 4.4 null standard deviations). This pins the documented
   // limitation: majority's lead must exceed 3 null standard deviations.
   const auto o = paired_on_toy(600, 8, nullptr, on_shuffled(select::majority, 5), on_shuffled(select::rpc, 5));
-  INFO("majority " << o.first_right << ", RPC " << o.second_right << " of " << o.problems << "; majority-only "
+  WARN("majority " << o.first_right << ", RPC " << o.second_right << " of " << o.problems << "; majority-only "
                    << o.first_only << ", RPC-only " << o.second_only);
   CHECK(o.lead() > 3.0 * o.null_sd());
 }

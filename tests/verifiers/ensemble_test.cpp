@@ -394,7 +394,7 @@ TEST_CASE("best-of-N with 8 judgments per candidate beats 1 on the toy world", "
   // a wrong sample first, 8 judgments rarely do (seed 5: 271 vs 364 of 400, pass@8 379).
   const std::vector<std::size_t> ks{1, 8};
   const scaling_run r = best_of_n_by_k(ks, 400, 8, 0.7);
-  INFO("k=1: " << total(r.right[0]) << ", k=8: " << total(r.right[1]) << ", pass@8: " << r.coverage << " of 400");
+  WARN("k=1: " << total(r.right[0]) << ", k=8: " << total(r.right[1]) << ", pass@8: " << r.coverage << " of 400");
   CHECK(gain_beyond_four_sigma(r.right[1], r.right[0]) > 0.0);
   CHECK(total(r.right[1]) <= r.coverage);  // best-of-N never beats its own coverage
 }
@@ -403,11 +403,11 @@ TEST_CASE("best-of-N accuracy grows with the judgments per candidate", "[ensembl
   // As above with k = 1, 2, 4, 8, 16 on the same samples (and, with common random
   // numbers, the same first judgments). Adjacent k differ by little, so the claim
   // tested is two 4-sigma paired gains, 1 -> 4 and 4 -> 16, and that nothing
-  // exceeds coverage; the figures are printed with -s.
+  // exceeds coverage; the figures are printed (WARN).
   const std::vector<std::size_t> ks{1, 2, 4, 8, 16};
   const scaling_run r = best_of_n_by_k(ks, 400, 8, 0.7);
   for (std::size_t a = 0; a < ks.size(); ++a) {
-    INFO("k=" << ks[a] << ": " << total(r.right[a]) << " of 400 (pass@8 " << r.coverage << ")");
+    WARN("k=" << ks[a] << ": " << total(r.right[a]) << " of 400 (pass@8 " << r.coverage << ")");
     CHECK(total(r.right[a]) <= r.coverage);
     SUCCEED();
   }
