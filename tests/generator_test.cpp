@@ -125,10 +125,10 @@ TEST_CASE("a slot the generator leaves unwritten is an error naming it", "[gener
   std::vector<trajectory> p(4, tree.root());
   std::vector<random_engine> e(4);
   std::vector<step> out(4);
-  leaky_generator one_missing{.skip = {1}};
+  leaky_generator one_missing{.skip = {1}, .stall = {}};
   CHECK_THROWS_WITH(extend_and_account(one_missing, p, e, out),
                     Catch::Contains("left out[1] of 4 unwritten"));
-  leaky_generator none_written{.skip = {0, 1, 2, 3}};
+  leaky_generator none_written{.skip = {0, 1, 2, 3}, .stall = {}};
   CHECK_THROWS_WITH(extend_and_account(none_written, p, e, out),
                     Catch::Contains("out[0], out[1], out[2], out[3] of 4 unwritten"));
   tokenless_generator tokenless;
@@ -151,7 +151,7 @@ TEST_CASE("an empty unfinished step is no progress; an empty finished step is le
   std::vector<trajectory> p(3, tree.root());
   std::vector<random_engine> e(3);
   std::vector<step> out(3);
-  leaky_generator stalls{.stall = {2}};
+  leaky_generator stalls{.skip = {}, .stall = {2}};
   CHECK_THROWS_WITH(extend_and_account(stalls, p, e, out),
                     Catch::Contains("empty unfinished step (no text, 0 tokens) for out[2] of 3"));
   struct end_marker {

@@ -296,7 +296,7 @@ TEST_CASE("svg_line_plot draws a fitted series dashed and without markers", "[an
 
 TEST_CASE("svg_line_plot: measured series past the palette repeat colours dotted", "[analysis][plot]") {
   std::vector<analysis::plot_series> s;
-  for (int k = 0; k < 13; ++k) analysis::add_point(s, "s" + std::to_string(k), 1 + k, 0.5);
+  for (int k = 0; k < 13; ++k) analysis::add_point(s, std::string(1, 's') += std::to_string(k), 1 + k, 0.5);
   const auto elements = parse_xml(analysis::svg_line_plot(s, {}));
   const auto lines = with_class(elements, "series");
   REQUIRE(lines.size() == 13);
