@@ -10,6 +10,10 @@
 // benchmarks. Each resampling iteration picks its input at random from a pool of 8 vectors
 // (xoshiro), the other kernels rotate through theirs, so no branch predictor learns one
 // vector; the uniforms come from ttscale::random_engine.
+// Instruction sets: the plain names run at the level the process picked (kernels::
+// active_isa(): the CPU's best, or TTSCALE_ISA); at N = 1e6 every other level the CPU
+// supports is measured too, forced with kernels::force_isa, as `name<T>/1000000@avx2` etc.,
+// so one run compares every level with the scalar twins and the streaming baseline.
 // Run (medians of 5):
 //   build/perf/bench/kernels_numeric_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true --benchmark_min_time=0.1
@@ -25,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -119,9 +124,14 @@ double measure_baseline(std::size_t n) {
   return best;
 }
 
+// The level a benchmark forces (none: the process's own choice).
+std::optional<k::isa> forced_level;
+
 // Runs `body(iteration)` and sets the counters; the CPU-time measurement only feeds x_baseline.
 template <class T, class Body>
 void run(benchmark::State& state, std::size_t n, Body body) {
+  const k::isa previous = k::active_isa();
+  if (forced_level) k::force_isa(*forced_level);
   std::size_t it = 0;
   const double t0 = cpu_ns();
   for (auto _ : state) body(it++);
@@ -132,13 +142,24 @@ void run(benchmark::State& state, std::size_t n, Body body) {
   state.counters["x_baseline"] = ns / baseline_ns[{int(sizeof(T)), n}];
   state.SetItemsProcessed(static_cast<std::int64_t>(it * n));
   state.SetBytesProcessed(static_cast<std::int64_t>(it * n * sizeof(T)));
+  k::force_isa(previous);
 }
 
+// Every kernel at N; with `level`, only the vectorised kernels, forced to that level and
+// named with an "@level" suffix (the scalar twins and the baseline do not depend on it).
 template <class T>
-void register_all(std::size_t n) {
+void register_all(std::size_t n, std::optional<k::isa> level = std::nullopt) {
   const std::string tn = sizeof(T) == 4 ? "float" : "double";
+  const std::string suffix = level ? "@" + std::string(k::isa_name(*level)) : "";
   auto reg = [&](const std::string& name, std::function<void(benchmark::State&)> f) {
-    benchmark::RegisterBenchmark(fmt::format("{}<{}>/{}", name, tn, n).c_str(), f)->Unit(benchmark::kMicrosecond);
+    if (level && (name.find("scalar::") != std::string::npos || name.starts_with("baseline"))) return;
+    benchmark::RegisterBenchmark(fmt::format("{}<{}>/{}{}", name, tn, n, suffix).c_str(),
+                                 [f, level](benchmark::State& s) {
+                                   forced_level = level;
+                                   f(s);
+                                   forced_level.reset();
+                                 })
+        ->Unit(benchmark::kMicrosecond);
   };
   auto& p = get_pool<T>(n);
   auto out = std::make_shared<std::vector<T>>(n);
@@ -259,6 +280,13 @@ int main(int argc, char** argv) {
     register_all<float>(n);
     register_all<double>(n);
   }
+  // The other levels at N = 1e6, forced (same inputs, same binary).
+  for (const k::isa level : {k::isa::scalar, k::isa::sse2, k::isa::avx2, k::isa::avx512, k::isa::neon})
+    if (level != k::active_isa() && k::isa_supported(level)) {
+      register_all<float>(1000000, level);
+      register_all<double>(1000000, level);
+    }
+  fmt::print("kernels run at {} (best on this CPU: {})\n", k::isa_name(k::active_isa()), k::isa_name(k::best_isa()));
   fmt::print("baseline (streaming sum) ns/element: float {:.3f} {:.3f} {:.3f}; double {:.3f} {:.3f} {:.3f} (N = 1e3 1e4 1e6)\n",
              baseline_ns[{4, 1000}], baseline_ns[{4, 10000}], baseline_ns[{4, 1000000}], baseline_ns[{8, 1000}],
              baseline_ns[{8, 10000}], baseline_ns[{8, 1000000}]);

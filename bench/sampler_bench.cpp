@@ -290,17 +290,7 @@ void describe_machine() {
   benchmark::AddCustomContext("cpu_model", model);
   benchmark::AddCustomContext("cpu_avx2", has("avx2") ? "yes" : "no");
   benchmark::AddCustomContext("cpu_avx512f", has("avx512f") ? "yes" : "no");
-#if defined(TTSCALE_KERNELS_HAS_AVX512)
-  benchmark::AddCustomContext("kernel_isa", "avx512");
-#elif defined(TTSCALE_KERNELS_HAS_AVX2)
-  benchmark::AddCustomContext("kernel_isa", "avx2+fma");
-#elif defined(TTSCALE_KERNELS_HAS_NEON)
-  benchmark::AddCustomContext("kernel_isa", "neon");
-#elif defined(TTSCALE_KERNELS_HAS_SSE2)
-  benchmark::AddCustomContext("kernel_isa", "sse2");
-#else
-  benchmark::AddCustomContext("kernel_isa", "scalar");
-#endif
+  benchmark::AddCustomContext("kernel_isa", std::string(ttscale::kernels::isa_name(ttscale::kernels::active_isa())));
 }
 
 }  // namespace

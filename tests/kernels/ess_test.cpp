@@ -34,6 +34,7 @@ ref_t reference(const std::vector<T>& x) {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("effective_sample_size and weight_entropy match the reference", "[ess]", kt::isa_cases) {
+  KT_RUN_AT(typename TestType::isa);
   using T = typename TestType::value_type;
   using Ops = typename TestType::ops;
   for (std::size_t n : kt::lengths()) {

@@ -1,8 +1,8 @@
-// Compile-only check: instantiates every kernel so the AVX-512 (and NEON) register layers
-// are compiled even where they cannot run. Not a *_test.cpp: the test glob skips it.
+// Compile-only check: instantiates every kernel in a build whose baseline is AVX-512
+// (-mavx512f -mavx2 -mfma: the levels then need no target attribute). The default build
+// compiles every level through target attributes and runs them in the *_avx2 / *_avx512
+// tests. Not a *_test.cpp: the test glob skips it.
 //   g++ -std=c++20 -O2 -mavx512f -mavx2 -mfma -Iinclude -c tests/kernels/isa_compile_check.cpp -o /dev/null
-//   g++ -std=c++20 -O2 -mavx512f -Iinclude -c tests/kernels/isa_compile_check.cpp -o /dev/null
-// (GCC 12 prints -Wmaybe-uninitialized from its own avx512fintrin.h, GCC bug 105593.)
 #include <ttscale/kernels/all.hpp>
 #include <vector>
 #include <random>

@@ -1,8 +1,15 @@
-// Shared helpers for the kernels tests: the list of (type, instruction set) cases the
-// compiler targets, long double references and input generators with fixed seeds.
+// Shared helpers for the kernels tests: the list of (type, instruction set) cases compiled
+// into the build, the switch that runs a case only where the CPU has its set, long double
+// references and input generators with fixed seeds.
 #pragma once
 
 #include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/dispatch.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
 
 #include <cmath>
 #include <cstddef>
@@ -24,8 +31,9 @@ struct tc {
   using ops = kd::ops<T, Isa>;
 };
 
-// Every instruction set compiled into this binary, float and double: the scalar set is
-// always there, so the default (no -march) build still tests SSE2 and scalar.
+// Every instruction set compiled into this binary, float and double: scalar and the
+// baseline (SSE2 on x86-64) always, and AVX2 and AVX-512 on x86-64 with GCC or Clang even
+// without -march (run-time dispatch). KT_RUN_AT(isa) skips the sets the CPU lacks.
 using isa_cases = std::tuple<tc<float, kd::isa_scalar>, tc<double, kd::isa_scalar>
 #ifdef TTSCALE_KERNELS_HAS_SSE2
                              ,
@@ -44,6 +52,38 @@ using isa_cases = std::tuple<tc<float, kd::isa_scalar>, tc<double, kd::isa_scala
                              tc<float, kd::isa_neon>, tc<double, kd::isa_neon>
 #endif
                              >;
+
+template <class Isa>
+constexpr ttscale::kernels::isa level_of() {
+  using ttscale::kernels::isa;
+  if constexpr (std::is_same_v<Isa, kd::isa_sse2>) return isa::sse2;
+  else if constexpr (std::is_same_v<Isa, kd::isa_avx2>) return isa::avx2;
+  else if constexpr (std::is_same_v<Isa, kd::isa_avx512>) return isa::avx512;
+  else if constexpr (std::is_same_v<Isa, kd::isa_neon>) return isa::neon;
+  else return isa::scalar;
+}
+
+// Whether this run tests `level`: the CPU has it and, when TTSCALE_ISA forces a level (CTest
+// runs each kernels test once per level, tests/CMakeLists.txt), it is that level.
+inline bool runs_at(ttscale::kernels::isa level) {
+  if (!ttscale::kernels::isa_supported(level)) return false;
+  const char* forced = std::getenv("TTSCALE_ISA");
+  return forced == nullptr || *forced == '\0' || ttscale::kernels::isa_name(level) == forced;
+}
+
+// For one test case: the public kernels run at `level` too (restored at the end of the case).
+class isa_scope {
+ public:
+  explicit isa_scope(ttscale::kernels::isa level) : previous_(ttscale::kernels::active_isa()) {
+    ttscale::kernels::force_isa(level);
+  }
+  ~isa_scope() { ttscale::kernels::force_isa(previous_); }
+  isa_scope(const isa_scope&) = delete;
+  isa_scope& operator=(const isa_scope&) = delete;
+
+ private:
+  ttscale::kernels::isa previous_;
+};
 
 template <class T>
 constexpr T eps = std::numeric_limits<T>::epsilon();
@@ -98,3 +138,12 @@ inline std::vector<std::size_t> lengths() {
 }
 
 }  // namespace kt
+
+// First line of a test case over instruction sets: returns (the case passes with a note)
+// unless this run tests the set Isa; otherwise the public kernels run at Isa for the case.
+#define KT_RUN_AT(Isa)                                                                        \
+  if (!kt::runs_at(kt::level_of<Isa>())) {                                                    \
+    WARN("instruction set " << ttscale::kernels::isa_name(kt::level_of<Isa>()) << " not run here"); \
+    return;                                                                                   \
+  }                                                                                           \
+  const kt::isa_scope kt_isa_scope_(kt::level_of<Isa>())

@@ -621,6 +621,7 @@ TEMPLATE_TEST_CASE("weights whose double sum overflows resample correctly (power
 
 TEMPLATE_LIST_TEST_CASE("systematic counts on every instruction set: subnormal and overflowing sums", "[resample]",
                         kt::isa_cases) {
+  KT_RUN_AT(typename TestType::isa);
   using T = typename TestType::value_type;
   using Ops = kd::ops<double, typename TestType::isa>;  // the counts run on doubles
   const auto units = subnormal_units();

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "kernels/kernels_test_support.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -294,6 +296,7 @@ double chi_square(const std::vector<long>& counts, const std::vector<long double
 
 TEMPLATE_LIST_TEST_CASE("sample_logits equals its scalar twin: same token, bit-identical log-probabilities",
                         "[sample_logits]", isa_list) {
+  KT_RUN_AT(TestType);
   std::mt19937_64 g(20261129);
   k::sampling_workspace fast_ws, twin_ws;
   long cases = 0;
@@ -325,6 +328,7 @@ TEMPLATE_LIST_TEST_CASE("sample_logits equals its scalar twin: same token, bit-i
 }
 
 TEMPLATE_LIST_TEST_CASE("kept tokens equal a brute-force full sort for each truncation", "[sample_logits]", isa_list) {
+  KT_RUN_AT(TestType);
   std::mt19937_64 g(7);
   k::sampling_workspace ws;
   long compared = 0, ambiguous = 0;
@@ -357,6 +361,7 @@ TEMPLATE_LIST_TEST_CASE("kept tokens equal a brute-force full sort for each trun
 }
 
 TEMPLATE_LIST_TEST_CASE("draws follow the definition: chi-square goodness of fit", "[sample_logits]", isa_list) {
+  KT_RUN_AT(TestType);
   // 12 tokens: a tie at the top, a masked token, a spread that every rule cuts differently.
   const std::vector<float> x = {2.0f, 3.5f, 3.5f, -1.0f, 0.5f, minf, 1.0f, 2.8f, -0.3f, 1.9f, 0.0f, 3.0f};
   const std::vector<k::sampling_params> settings = {
@@ -404,6 +409,7 @@ TEST_CASE("chi-square critical values match tables", "[sample_logits]") {
 }
 
 TEMPLATE_LIST_TEST_CASE("greedy, -inf, ties and tiny vocabularies", "[sample_logits]", isa_list) {
+  KT_RUN_AT(TestType);
   k::sampling_workspace ws;
   // Greedy: the lowest id among equal maxima, whatever the truncation and the uniform.
   const std::vector<float> tie = {1.0f, 3.0f, minf, 3.0f, 2.0f, 3.0f};
@@ -469,6 +475,7 @@ TEMPLATE_LIST_TEST_CASE("greedy, -inf, ties and tiny vocabularies", "[sample_log
 
 TEMPLATE_LIST_TEST_CASE("NaN, +inf, all -inf and empty logits are errors naming the culprit", "[sample_logits]",
                         isa_list) {
+  KT_RUN_AT(TestType);
   k::sampling_workspace ws;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (const std::size_t n : {std::size_t(1), std::size_t(5), std::size_t(40), std::size_t(1000)}) {
@@ -523,6 +530,7 @@ TEST_CASE("sampling_params and the uniform are checked, naming the bad value", "
 
 TEMPLATE_LIST_TEST_CASE("log-probabilities are within the stated bound of a long double definition", "[sample_logits]",
                         isa_list) {
+  KT_RUN_AT(TestType);
   std::mt19937_64 g(3);
   k::sampling_workspace ws;
   for (const std::size_t n : {std::size_t(100), std::size_t(32000), std::size_t(152064)}) {

@@ -15,6 +15,7 @@ namespace k = ttscale::kernels;
 namespace kd = ttscale::kernels::detail;
 
 TEMPLATE_LIST_TEST_CASE("argmax and top_k equal the stable-sort reference", "[top_k]", kt::isa_cases) {
+  KT_RUN_AT(typename TestType::isa);
   using T = typename TestType::value_type;
   using Ops = typename TestType::ops;
   std::mt19937_64 g(11);

@@ -20,6 +20,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/dispatch.hpp>
 #include <ttscale/kernels/exp.hpp>
 
 #include <cmath>
@@ -53,64 +54,17 @@ struct log_constants<double> {
   static constexpr double subnormal_k = 54.0;
 };
 
-// log of x = 2^(k - kadj) m for positive normal x (kadj: the subnormal pre-scaling).
-template <class Ops>
-[[nodiscard]] inline typename Ops::reg log_core(typename Ops::reg x, typename Ops::reg kadj) noexcept {
-  using T = typename Ops::value_type;
-  using C = log_constants<T>;
-  using reg = typename Ops::reg;
-  reg k;
-  const reg m = Ops::log_split(x, k);
-  k = Ops::sub(k, kadj);
-  const reg f = Ops::sub(m, Ops::set1(T(1)));
-  const reg s = Ops::div(f, Ops::add(f, Ops::set1(T(2))));
-  const reg z = Ops::mul(s, s);
-  const reg w = Ops::mul(z, z);
-  const reg t1 = Ops::mul(w, Ops::fmadd(w, Ops::fmadd(w, Ops::set1(C::lg[5]), Ops::set1(C::lg[3])), Ops::set1(C::lg[1])));
-  const reg t2 = Ops::mul(
-      z, Ops::fmadd(w, Ops::fmadd(w, Ops::fmadd(w, Ops::set1(C::lg[6]), Ops::set1(C::lg[4])), Ops::set1(C::lg[2])),
-                    Ops::set1(C::lg[0])));
-  const reg r = Ops::add(t2, t1);
-  const reg hfsq = Ops::mul(Ops::mul(Ops::set1(T(0.5)), f), f);
-  // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f)
-  const reg inner = Ops::fmadd(s, Ops::add(hfsq, r), Ops::mul(k, Ops::set1(C::ln2_lo)));
-  const reg lo = Ops::sub(Ops::sub(hfsq, inner), f);
-  return Ops::sub(Ops::mul(k, Ops::set1(C::ln2_hi)), lo);
-}
+}  // namespace detail
+}  // namespace kernels
+TTSCALE_END_NAMESPACE
 
-// log of one register, for kernels that fuse it into their own pass (uniform_spacings).
-template <class Ops>
-[[nodiscard]] inline typename Ops::reg log_reg(typename Ops::reg x) noexcept {
-  using T = typename Ops::value_type;
-  using L = std::numeric_limits<T>;
-  using C = log_constants<T>;
-  using reg = typename Ops::reg;
-  const reg mn = Ops::set1(L::min()), mx = Ops::set1(L::max()), zero = Ops::set1(T(0));
-  // Common case, one predictable branch per register: every lane positive, normal, finite
-  // (ordered comparisons: NaN goes to the general path).
-  if (Ops::all(Ops::mask_and(Ops::le(mn, x), Ops::le(x, mx)))) [[likely]] return log_core<Ops>(x, zero);
-  // General path: subnormals are scaled into the normal range first; lanes without a finite
-  // logarithm are computed on 1 and replaced.
-  const auto sub = Ops::mask_and(Ops::lt(zero, x), Ops::lt(x, mn));
-  reg xs = Ops::select(sub, Ops::mul(x, Ops::set1(C::subnormal_scale)), x);
-  const auto finite = Ops::mask_and(Ops::le(mn, xs), Ops::le(xs, mx));
-  xs = Ops::select(finite, xs, Ops::set1(T(1)));
-  reg y = log_core<Ops>(xs, Ops::select(sub, Ops::set1(C::subnormal_k), zero));
-  y = Ops::select(Ops::eq(x, Ops::set1(L::infinity())), x, y);
-  y = Ops::select(Ops::eq(x, zero), Ops::set1(-L::infinity()), y);
-  y = Ops::select(Ops::lt(x, zero), Ops::set1(L::quiet_NaN()), y);
-  return Ops::select(Ops::is_nan(x), x, y);
-}
+// The register-layer kernels, compiled once per level (detail/foreach_level.hpp).
+#define TTSCALE_KERNELS_BODY <ttscale/kernels/detail/log_body.hpp>
+#include <ttscale/kernels/detail/foreach_level.hpp>
 
-template <class Ops, class T>
-inline void log_span(std::span<const T> in, std::span<T> out) noexcept {
-  const std::size_t n = in.size();
-  constexpr std::size_t w = Ops::width;
-  std::size_t i = 0;
-  for (; i < n - n % w; i += w) Ops::store(out.data() + i, log_reg<Ops>(Ops::load(in.data() + i)));
-  using S = ops<T, isa_scalar>;
-  for (; i < n; ++i) out[i] = log_reg<S>(in[i]);
-}
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
+namespace detail {
 
 // The scalar reference: out[i] = std::log(in[i]).
 template <class T>
@@ -125,11 +79,11 @@ inline void reference_log(std::span<const T> in, std::span<T> out) {
 /// the spans differ in size. `in` and `out` may alias exactly (in place).
 inline void log(std::span<const float> in, std::span<float> out) {
   detail::check_same_size<float>("log", in.size(), out.size());
-  detail::log_span<detail::native_ops<float>, float>(in, out);
+  detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_span<Ops, float>(in, out); });
 }
 inline void log(std::span<const double> in, std::span<double> out) {
   detail::check_same_size<double>("log", in.size(), out.size());
-  detail::log_span<detail::native_ops<double>, double>(in, out);
+  detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_span<Ops, double>(in, out); });
 }
 
 namespace scalar {

@@ -30,6 +30,7 @@
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/detail/error_text.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/dispatch.hpp>
 #include <ttscale/kernels/exp.hpp>
 
 #include <algorithm>
@@ -77,124 +78,6 @@ inline lse_state merge(lse_state a, lse_state b, double scale = 1.0) noexcept {
   return r;
 }
 
-// One-pass online logsumexp of x[i] * scale (scale > 0) over the registers of Ops.
-template <class Ops, class T>
-inline lse_state lse_pass(const T* x, std::size_t n, T scale) noexcept {
-  using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
-  const reg zero = Ops::set1(T(0));
-  const reg sc = Ops::set1(scale);
-  reg m = minf, shift = zero;  // shift = m where finite, 0 where m = -inf (keeps exp(-inf - shift) = 0)
-  auto acc = Ops::acc_zero();
-  auto bad = Ops::is_nan(zero);
-  std::size_t i = 0;
-  // Two registers per step: one max test and one widening to double for both, the pair
-  // summed in T first (one extra rounding of 1/2 ulp, inside the documented bound).
-  for (; i < n - n % (2 * w); i += 2 * w) {
-    const reg v0 = Ops::load(x + i), v1 = Ops::load(x + i + w);
-    bad = Ops::mask_or(bad, Ops::mask_or(Ops::is_nan(v0), Ops::is_nan(v1)));
-    const reg mn = Ops::max(v1, Ops::max(v0, m));  // NaN lanes keep m
-    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
-      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::mul(Ops::sub(m, nshift), sc)));  // m = -inf: 0, never inf
-      m = mn;
-      shift = nshift;
-    }
-    const reg e0 = exp_reg<Ops>(Ops::mul(Ops::sub(v0, shift), sc));
-    const reg e1 = exp_reg<Ops>(Ops::mul(Ops::sub(v1, shift), sc));
-    acc = Ops::acc_add(acc, Ops::add(e0, e1));
-  }
-  for (; i < n - n % w; i += w) {
-    const reg v = Ops::load(x + i);
-    bad = Ops::mask_or(bad, Ops::is_nan(v));
-    const reg mn = Ops::max(v, m);
-    if (Ops::any(Ops::neq(mn, m))) {
-      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      acc = Ops::acc_scale(acc, exp_reg<Ops>(Ops::mul(Ops::sub(m, nshift), sc)));
-      m = mn;
-      shift = nshift;
-    }
-    acc = Ops::acc_add(acc, exp_reg<Ops>(Ops::mul(Ops::sub(v, shift), sc)));
-  }
-  T ml[max_lanes];
-  double sl[max_lanes];
-  Ops::store_lanes(m, ml);
-  Ops::acc_store(acc, sl);
-  lse_state st;
-  st.nan = Ops::any(bad);
-  for (std::size_t l = 0; l < w; ++l) st = merge(st, lse_state{double(ml[l]), sl[l], false}, double(scale));
-  if constexpr (w > 1) {
-    if (i < n) st = merge(st, lse_pass<ops<T, isa_scalar>, T>(x + i, n - i, scale), double(scale));
-  }
-  return st;
-}
-
-// Validated state: throws unless the log-weights define a distribution.
-template <class Ops, class T>
-inline lse_state checked_lse(const char* fn, std::span<const T> x, T scale = T(1)) {
-  const lse_state st = lse_pass<Ops, T>(x.data(), x.size(), scale);
-  if (st.nan || x.empty() || !(st.m > -std::numeric_limits<double>::infinity()) ||
-      st.m == std::numeric_limits<double>::infinity())
-    throw_bad_log_weights<T>(fn, x);
-  return st;
-}
-
-template <class Ops, class T>
-[[nodiscard]] inline T max(std::span<const T> x) {
-  if (x.empty()) throw invalid_argument("max: values is empty");
-  using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const std::size_t n = x.size();
-  reg m = Ops::set1(-std::numeric_limits<T>::infinity());
-  auto bad = Ops::is_nan(m);
-  std::size_t i = 0;
-  for (; i < n - n % w; i += w) {
-    const reg v = Ops::load(x.data() + i);
-    bad = Ops::mask_or(bad, Ops::is_nan(v));
-    m = Ops::max(v, m);
-  }
-  T r = Ops::hmax(m);
-  bool nan = Ops::any(bad);
-  for (; i < n; ++i) {
-    nan = nan || std::isnan(x[i]);
-    r = x[i] > r ? x[i] : r;
-  }
-  if (nan)
-    for (std::size_t j = 0; j < n; ++j)
-      if (std::isnan(x[j])) throw invalid_score(index_name("max", "values", j) + " is NaN");
-  return r;
-}
-
-template <class Ops, class T>
-[[nodiscard]] inline T logsumexp(std::span<const T> x) {
-  const lse_state st = checked_lse<Ops, T>("logsumexp", x);
-  return static_cast<T>(st.m + std::log(st.s));
-}
-
-template <class Ops, class T>
-[[nodiscard]] inline T log_mean_exp(std::span<const T> x) {
-  const lse_state st = checked_lse<Ops, T>("log_mean_exp", x);
-  return static_cast<T>(st.m + (std::log(st.s) - std::log(static_cast<double>(x.size()))));
-}
-
-template <class Ops, class T>
-inline T log_normalize(std::span<const T> x, std::span<T> out) {
-  check_same_size<T>("log_normalize", x.size(), out.size());
-  const lse_state st = checked_lse<Ops, T>("log_normalize", x);
-  // x - m is exact near the max (Sterbenz), so the largest weights lose nothing to m.
-  const T m = static_cast<T>(st.m);
-  const T ls = static_cast<T>(std::log(st.s));
-  using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const reg vm = Ops::set1(m), vls = Ops::set1(ls);
-  std::size_t i = 0;
-  for (; i < x.size() - x.size() % w; i += w)
-    Ops::store(out.data() + i, Ops::sub(Ops::sub(Ops::load(x.data() + i), vm), vls));
-  for (; i < x.size(); ++i) out[i] = (x[i] - m) - ls;
-  return static_cast<T>(st.m + std::log(st.s));
-}
-
 template <class T>
 inline T inverse_temperature(const char* fn, T temperature) {
   if (!(temperature > 0) || std::isinf(temperature))
@@ -203,57 +86,50 @@ inline T inverse_temperature(const char* fn, T temperature) {
   return T(1) / temperature;
 }
 
-template <class Ops, class T>
-inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
-  check_same_size<T>("softmax", x.size(), out.size());
-  const T scale = inverse_temperature("softmax", temperature);
-  const lse_state st = checked_lse<Ops, T>("softmax", x, scale);
-  const T m = static_cast<T>(st.m);
-  const T inv_s = static_cast<T>(1.0 / st.s);
-  using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const reg vm = Ops::set1(m), vinv = Ops::set1(inv_s), vsc = Ops::set1(scale);
-  std::size_t i = 0;
-  for (; i < x.size() - x.size() % w; i += w) {
-    const reg z = Ops::mul(Ops::sub(Ops::load(x.data() + i), vm), vsc);
-    Ops::store(out.data() + i, Ops::mul(exp_reg<Ops>(z), vinv));
-  }
-  using S = ops<T, isa_scalar>;
-  for (; i < x.size(); ++i) out[i] = exp_reg<S>((x[i] - m) * scale) * inv_s;
-  return static_cast<T>(st.m * static_cast<double>(scale) + std::log(st.s));
-}
-
 }  // namespace detail
+}  // namespace kernels
+TTSCALE_END_NAMESPACE
+
+// The register-layer kernels, compiled once per level (detail/foreach_level.hpp).
+#define TTSCALE_KERNELS_BODY <ttscale/kernels/detail/log_weights_body.hpp>
+#include <ttscale/kernels/detail/foreach_level.hpp>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
 
 /// Largest element. Throws invalid_argument if empty, invalid_score on NaN. -inf and +inf
 /// are returned as they are. Exact.
-[[nodiscard]] inline float max(std::span<const float> x) { return detail::max<detail::native_ops<float>>(x); }
-[[nodiscard]] inline double max(std::span<const double> x) { return detail::max<detail::native_ops<double>>(x); }
+[[nodiscard]] inline float max(std::span<const float> x) {
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::max<Ops>(x); });
+}
+[[nodiscard]] inline double max(std::span<const double> x) {
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::max<Ops>(x); });
+}
 
 /// log(sum_i exp(x[i])), one pass, no overflow for any finite input (e.g. +-1e30).
 [[nodiscard]] inline float logsumexp(std::span<const float> x) {
-  return detail::logsumexp<detail::native_ops<float>>(x);
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::logsumexp<Ops>(x); });
 }
 [[nodiscard]] inline double logsumexp(std::span<const double> x) {
-  return detail::logsumexp<detail::native_ops<double>>(x);
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::logsumexp<Ops>(x); });
 }
 
 /// log((1/N) sum_i exp(x[i])): the log of the mean weight (the particle filter's
 /// log-likelihood increment).
 [[nodiscard]] inline float log_mean_exp(std::span<const float> x) {
-  return detail::log_mean_exp<detail::native_ops<float>>(x);
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_mean_exp<Ops>(x); });
 }
 [[nodiscard]] inline double log_mean_exp(std::span<const double> x) {
-  return detail::log_mean_exp<detail::native_ops<double>>(x);
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_mean_exp<Ops>(x); });
 }
 
 /// out[i] = x[i] - logsumexp(x): normalised log-weights (logsumexp(out) = 0). Returns the
 /// logsumexp. `out` may alias `x` exactly. -inf stays -inf.
 inline float log_normalize(std::span<const float> x, std::span<float> out) {
-  return detail::log_normalize<detail::native_ops<float>>(x, out);
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_normalize<Ops>(x, out); });
 }
 inline double log_normalize(std::span<const double> x, std::span<double> out) {
-  return detail::log_normalize<detail::native_ops<double>>(x, out);
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::log_normalize<Ops>(x, out); });
 }
 
 /// out[i] = exp(x[i] / temperature) / sum_j exp(x[j] / temperature): normalised weights
@@ -262,10 +138,10 @@ inline double log_normalize(std::span<const double> x, std::span<double> out) {
 /// |max| / temperature beyond the range of T; the weights never do).
 /// A -inf input gives exactly 0. Throws invalid_argument unless 0 < temperature < inf.
 inline float softmax(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {
-  return detail::softmax<detail::native_ops<float>>(x, out, temperature);
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::softmax<Ops>(x, out, temperature); });
 }
 inline double softmax(std::span<const double> x, std::span<double> out, double temperature = 1.0) {
-  return detail::softmax<detail::native_ops<double>>(x, out, temperature);
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::softmax<Ops>(x, out, temperature); });
 }
 /// Another name for softmax, as in particles.
 inline float exp_normalize(std::span<const float> x, std::span<float> out, float temperature = 1.0f) {

@@ -50,6 +50,7 @@
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/detail/error_text.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/dispatch.hpp>
 #include <ttscale/kernels/exp.hpp>
 #include <ttscale/kernels/log.hpp>
 #include <ttscale/kernels/log_weights.hpp>
@@ -428,7 +429,7 @@ inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t 
   // this run is overwritten by the next runs (written in ascending j) or by the final fill.
   // The 8 copies go out as one or two vector stores where the set has them.
   if (m_count >= 8 && from <= m_count - 8) {
-#if defined(TTSCALE_KERNELS_HAS_AVX2)
+#if defined(TTSCALE_KERNELS_STATIC_AVX2)  // the baseline: fill_run also runs outside the levels
     if constexpr (sizeof(I) == 4) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from), _mm256_set1_epi32(static_cast<int>(j)));
     } else if constexpr (sizeof(I) == 8) {
@@ -533,71 +534,17 @@ struct stratified_targets {
   double operator()(std::size_t m) const noexcept { return (static_cast<double>(m) + v[m]) * step; }
 };
 
-// Systematic fast path, vectorised: C is produced in chunks (canonical association),
-// then F_j = #{m : (m + u) * step <= C_j} for a register of j at a time: a floor guess,
-// one corrective step each way with the exact predicate, and a re-check that sends any
-// lane still off (impossible for M < 2^50, kept as a proof) to the scalar correction.
-// Counts stay in double: exact integers below 2^53.
-template <class Ops, class T, class I>
-inline void systematic_counts(std::span<const T> w, const weight_summary& ws, std::size_t m_count, double u,
-                              I* out) noexcept {
-  using reg = typename Ops::reg;
-  constexpr std::size_t vw = Ops::width;
-  // A multiple of 4 and of every width; large enough that the scalar stores of C have
-  // retired before the vector loads read them (a load spanning several in-flight stores
-  // cannot be forwarded and stalls).
-  constexpr std::size_t chunk = 512;
-  const std::size_t n = w.size();
-  const double step = ws.total / static_cast<double>(m_count);
-  const double inv_step = static_cast<double>(m_count) / ws.total;
-  const systematic_targets t{u, step};
-  const reg vinv = Ops::set1(inv_step), vb = Ops::set1(1.0 - u), vu = Ops::set1(u), vstep = Ops::set1(step);
-  const reg zero = Ops::set1(0.0), one = Ops::set1(1.0), vm = Ops::set1(static_cast<double>(m_count));
-  const reg magic = Ops::set1(exp_constants<double>::magic);
-  alignas(64) double cbuf[chunk];
-  alignas(64) double fbuf[chunk];
-  std::size_t f_prev = 0;
-  std::size_t base = ws.first & ~std::size_t(3);
-  double carry = 0.0;
-  while (base < n && f_prev < m_count) {
-    const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
-    for (std::size_t b = 0; b < len; b += 4) {
-      const std::size_t j = base + b;
-      cdf4_at(w.data(), n, j, carry, ws.scale, cbuf + b);
-      carry = cbuf[b + 3];
-    }
-    for (std::size_t q = 0; q < len; q += vw) {
-      const reg c = Ops::load(cbuf + q);
-      // guess floor(c / step - u) + 1, clamped to [0, M]
-      const reg e = Ops::min(Ops::max(Ops::fmadd(c, vinv, vb), zero), vm);
-      reg k = Ops::sub(Ops::add(e, magic), magic);
-      k = Ops::sub(k, Ops::select(Ops::lt(e, k), one, zero));
-      // t(k) = (k + u) * step, exactly as systematic_targets computes it
-      const auto up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
-      k = Ops::add(k, Ops::select(up, one, zero));
-      const reg km1 = Ops::sub(k, one);
-      const auto dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(km1, vu), vstep)));
-      k = Ops::select(dn, km1, k);
-      const auto bad_up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
-      const auto bad_dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(Ops::sub(k, one), vu), vstep)));
-      Ops::store(fbuf + q, k);
-      if (Ops::any(Ops::mask_or(bad_up, bad_dn))) [[unlikely]] {
-        for (std::size_t l = 0; l < vw; ++l)
-          fbuf[q + l] = static_cast<double>(
-              correct_count(static_cast<std::size_t>(fbuf[q + l]), cbuf[q + l], m_count, t));
-      }
-    }
-    const std::size_t k0 = base < ws.first ? ws.first - base : 0;
-    const std::size_t k1 = std::min(len, n - base);
-    for (std::size_t q = k0; q < k1; ++q) {
-      const auto f = static_cast<std::size_t>(static_cast<std::int64_t>(fbuf[q]));
-      fill_run(out, f_prev, f, static_cast<I>(base + q), m_count);
-      f_prev = f;
-    }
-    base += len;
-  }
-  for (std::size_t p = f_prev; p < m_count; ++p) out[p] = static_cast<I>(ws.last);
-}
+}  // namespace detail
+}  // namespace kernels
+TTSCALE_END_NAMESPACE
+
+// The register-layer kernels, compiled once per level (detail/foreach_level.hpp).
+#define TTSCALE_KERNELS_BODY <ttscale/kernels/detail/resample_body.hpp>
+#include <ttscale/kernels/detail/foreach_level.hpp>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
+namespace detail {
 
 template <bool Fast, class T, class I>
 inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
@@ -626,7 +573,7 @@ inline void systematic(std::span<const T> w, double u, std::span<I> out) {
   const systematic_targets t{u, ws.total / static_cast<double>(m_count)};
   if constexpr (Fast) {
     if (m_count < (std::size_t(1) << 50)) {
-      systematic_counts<native_ops<double>>(w, ws, m_count, u, out.data());
+      dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { systematic_counts<Ops>(w, ws, m_count, u, out.data()); });
       return;
     }
     const double inv_step = static_cast<double>(m_count) / ws.total;
@@ -863,25 +810,7 @@ using ttscale::uniform01;
 /// 256, whose logarithms are taken by the vectorised kernels::log (log.hpp, <= 2 ulp).
 template <std::uniform_random_bit_generator G>
 inline void uniform_spacings(G& g, std::span<double> out) {
-  using Ops = detail::native_ops<double>;
-  constexpr std::size_t block = 256;
-  double buf[block];
-  const std::size_t m = out.size();
-  double z = 0.0, total = 0.0;
-  for (std::size_t i = 0; i <= m; i += block) {
-    const std::size_t len = std::min(block, m + 1 - i);
-    // 1 - U is exact for U = k 2^-53 and lies in (0, 1]: the log is finite and <= 0.
-    for (std::size_t q = 0; q < len; ++q) buf[q] = 1.0 - uniform01(g);
-    detail::log_span<Ops, double>(std::span<const double>(buf, len), std::span<double>(buf, len));
-    const std::size_t outs = std::min(len, m - i);
-    for (std::size_t q = 0; q < outs; ++q) {
-      z -= buf[q];
-      out[i + q] = z;
-    }
-    if (outs < len) total = z - buf[outs];
-  }
-  const double inv = 1.0 / total;
-  for (double& u : out) u = std::min(u * inv, 1.0);
+  detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { detail::uniform_spacings_at<Ops>(g, out); });
 }
 
 /// Scheme tags for `resample`.
@@ -917,23 +846,13 @@ inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
   if (lw.empty()) throw_bad_log_weights<T>("resample", lw);
   T m;
   try {
-    m = kernels::detail::max<native_ops<T>>(lw);
+    m = kernels::max(lw);
   } catch (const invalid_score&) {
     throw_bad_log_weights<T>("resample", lw);
   }
   if (std::isinf(m)) throw_bad_log_weights<T>("resample", lw);
   out.resize(lw.size());
-  using Ops = native_ops<T>;
-  constexpr std::size_t w = Ops::width;
-  const auto vm = Ops::set1(m);
-  std::size_t i = 0;
-  T tmp[max_lanes];
-  for (; i < lw.size() - lw.size() % w; i += w) {
-    Ops::store(tmp, exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm)));
-    for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
-  }
-  using S = ops<T, isa_scalar>;
-  for (; i < lw.size(); ++i) out[i] = static_cast<double>(exp_reg<S>(lw[i] - m));
+  dispatch<T>([&]<class Ops>(std::type_identity<Ops>) { exp_shifted_at<Ops>(lw, m, out.data()); });
 }
 }  // namespace detail
 

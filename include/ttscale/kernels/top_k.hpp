@@ -16,6 +16,7 @@
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/detail/simd.hpp>
+#include <ttscale/kernels/dispatch.hpp>
 #include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/kernels/resample.hpp>
 
@@ -31,55 +32,17 @@ TTSCALE_BEGIN_NAMESPACE
 namespace kernels {
 namespace detail {
 
-template <class Ops, class T>
-[[nodiscard]] inline std::size_t argmax(std::span<const T> x) {
-  if (x.empty()) throw invalid_argument("argmax: values is empty");
-  const T m = detail::max<Ops>(x);  // throws on NaN
-  constexpr std::size_t w = Ops::width;
-  const auto vm = Ops::set1(m);
-  std::size_t i = 0;
-  for (; x.size() >= w && i <= x.size() - w; i += w)
-    if (Ops::any(Ops::eq(Ops::load(x.data() + i), vm))) break;
-  for (; i < x.size(); ++i)
-    if (x[i] == m) return i;
-  return 0;  // unreachable: m is an element of x
-}
+}  // namespace detail
+}  // namespace kernels
+TTSCALE_END_NAMESPACE
 
-template <class Ops, class T, class I>
-inline void top_k(std::span<const T> x, std::span<I> out) {
-  const std::size_t n = x.size(), k = out.size();
-  if (k > n)
-    throw size_mismatch("top_k: asked for " + std::to_string(k) + " indices of " + std::to_string(n) + " values");
-  if (n > 0) (void)detail::max<Ops>(x);  // NaN check (NaN has no place in an order)
-  if (k == 0) return;
-  check_index_type<I>("top_k", n);
-  // better(a, b): a ranks before b. With it as the heap order, the heap top is the worst kept.
-  const auto better = [&](I a, I b) {
-    const T va = x[static_cast<std::size_t>(a)], vb = x[static_cast<std::size_t>(b)];
-    return va > vb || (va == vb && a < b);
-  };
-  for (std::size_t i = 0; i < k; ++i) out[i] = static_cast<I>(i);
-  std::make_heap(out.begin(), out.end(), better);
-  T threshold = x[static_cast<std::size_t>(out[0])];
-  constexpr std::size_t w = Ops::width;
-  std::size_t i = k;
-  const auto consider = [&](std::size_t j) {
-    // A later index needs a strictly larger value to beat an equal one.
-    if (x[j] > threshold) {
-      std::pop_heap(out.begin(), out.end(), better);
-      out[k - 1] = static_cast<I>(j);
-      std::push_heap(out.begin(), out.end(), better);
-      threshold = x[static_cast<std::size_t>(out[0])];
-    }
-  };
-  for (; n >= w && i <= n - w; i += w) {
-    const auto v = Ops::load(x.data() + i);
-    if (!Ops::any(Ops::lt(Ops::set1(threshold), v))) continue;
-    for (std::size_t l = 0; l < w; ++l) consider(i + l);
-  }
-  for (; i < n; ++i) consider(i);
-  std::sort_heap(out.begin(), out.end(), better);
-}
+// The register-layer kernels, compiled once per level (detail/foreach_level.hpp).
+#define TTSCALE_KERNELS_BODY <ttscale/kernels/detail/top_k_body.hpp>
+#include <ttscale/kernels/detail/foreach_level.hpp>
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels {
+namespace detail {
 
 // The scalar reference: one pass, ties to the lowest index.
 template <class T>
@@ -98,17 +61,17 @@ template <class T>
 /// Index of the largest value; ties go to the lowest index. Throws invalid_argument if
 /// empty, invalid_score on NaN.
 [[nodiscard]] inline std::size_t argmax(std::span<const float> x) {
-  return detail::argmax<detail::native_ops<float>>(x);
+  return detail::dispatch<float>([&]<class Ops>(std::type_identity<Ops>) { return detail::argmax<Ops>(x); });
 }
 [[nodiscard]] inline std::size_t argmax(std::span<const double> x) {
-  return detail::argmax<detail::native_ops<double>>(x);
+  return detail::dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return detail::argmax<Ops>(x); });
 }
 
 /// out = indices of the out.size() largest values, larger first, ties to the lower index.
 template <weight_range R, index_range O>
 inline void top_k(const R& values, O&& out) {
   using T = std::ranges::range_value_t<R>;
-  detail::top_k<detail::native_ops<T>>(std::span<const T>(detail::as_span(values)), detail::as_span(out));
+  detail::dispatch<T>([&]<class Ops>(std::type_identity<Ops>) { return detail::top_k<Ops>(std::span<const T>(detail::as_span(values)), detail::as_span(out)); });
 }
 
 /// Scalar references (allocating: a stable sort of all indices).

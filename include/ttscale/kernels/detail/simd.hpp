@@ -4,9 +4,11 @@
 // over one register type (`ops<T, isa>`); kernels are templates over that struct, so the
 // same source runs at width 1 (`isa_scalar`, plain C++, also used for loop tails), SSE2,
 // AVX2+FMA, AVX-512F or NEON, and tests can instantiate every set the compiler targets.
-// Which sets exist is decided by the compiler's target macros (-march), never at run time:
-// a header-only library cannot know which translation unit's flags win at link time.
-//
+// Which sets exist: the compiler's target macros (-march) decide the baseline; with GCC or
+// Clang on x86-64 the AVX2+FMA and AVX-512 layers are compiled as well, inside target
+// regions (TTSCALE_KERNELS_BEGIN_AVX2 ... END), and dispatch.hpp picks one per process.
+// Kernel bodies are compiled once per level (detail/foreach_level.hpp): every function a
+// level runs carries that level's target, so the register layer inlines into it.
 // Semantics shared by every set (the scalar set defines them):
 //   max(a, b) = a > b ? a : b  -- returns b when either is NaN (x86 MAXPS semantics), so a
 //                                 running max never becomes NaN; NaN is detected separately.
@@ -16,6 +18,7 @@
 #include <ttscale/config.hpp>
 
 #include <bit>
+#include <concepts>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -27,14 +30,50 @@
 #define TTSCALE_KERNELS_HAS_SSE2 1
 #endif
 #if defined(__AVX2__) && defined(__FMA__)
-#define TTSCALE_KERNELS_HAS_AVX2 1
+#define TTSCALE_KERNELS_STATIC_AVX2 1  // the compiler's baseline already has the set
 #endif
 #if defined(__AVX512F__)
+#define TTSCALE_KERNELS_STATIC_AVX512 1
+#endif
+// Run-time dispatch: GCC and Clang on x86-64 compile the wider sets beside the baseline
+// with target attributes. Define TTSCALE_KERNELS_NO_DISPATCH to build only what -march
+// enables (the wider paths then need -march, as before).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TTSCALE_KERNELS_NO_DISPATCH)
+#define TTSCALE_KERNELS_DISPATCH 1
+#endif
+#if defined(TTSCALE_KERNELS_STATIC_AVX2) || defined(TTSCALE_KERNELS_DISPATCH)
+#define TTSCALE_KERNELS_HAS_AVX2 1
+#endif
+#if defined(TTSCALE_KERNELS_STATIC_AVX512) || defined(TTSCALE_KERNELS_DISPATCH)
 #define TTSCALE_KERNELS_HAS_AVX512 1
 #endif
-// Compile time: <immintrin.h> declares every x86 extension (47k lines with GCC 12,
-// over a quarter of the preprocessed text of a strategy that uses the kernels); the
-// default x86-64 build (SSE2 only) needs just <emmintrin.h> (5k lines).
+// The target regions. The AVX2 level is x86-64-v3's vector and bit-manipulation core, the
+// AVX-512 level x86-64-v4's (F, CD, BW, DQ, VL) on top of it, so that scalar code inside a
+// kernel gets the instructions a -march build would use; dispatch.hpp checks every feature
+// named here. The AVX-512 set includes the AVX2 one, so AVX2-level helpers (the fused
+// width-1 tail) inline into AVX-512 bodies. Clang applies the attribute with
+// `#pragma clang attribute`, GCC with its target pragma; both reach lambdas and member
+// functions defined in the region.
+#define TTSCALE_KERNELS_AVX2_FEATURES "avx2,fma,bmi,bmi2,popcnt"
+#define TTSCALE_KERNELS_AVX512_FEATURES TTSCALE_KERNELS_AVX2_FEATURES ",avx512f,avx512cd,avx512bw,avx512dq,avx512vl"
+#if defined(TTSCALE_KERNELS_DISPATCH) && defined(__clang__)
+#define TTSCALE_KERNELS_PRAGMA(x) _Pragma(#x)
+#define TTSCALE_KERNELS_BEGIN_TARGET(features) \
+  TTSCALE_KERNELS_PRAGMA(clang attribute push(__attribute__((target(features))), apply_to = function))
+#define TTSCALE_KERNELS_END_TARGET _Pragma("clang attribute pop")
+#elif defined(TTSCALE_KERNELS_DISPATCH)
+#define TTSCALE_KERNELS_PRAGMA(x) _Pragma(#x)
+#define TTSCALE_KERNELS_BEGIN_TARGET(features) _Pragma("GCC push_options") TTSCALE_KERNELS_PRAGMA(GCC target(features))
+#define TTSCALE_KERNELS_END_TARGET _Pragma("GCC pop_options")
+#else
+#define TTSCALE_KERNELS_BEGIN_TARGET(features)
+#define TTSCALE_KERNELS_END_TARGET
+#endif
+#define TTSCALE_KERNELS_BEGIN_AVX2 TTSCALE_KERNELS_BEGIN_TARGET(TTSCALE_KERNELS_AVX2_FEATURES)
+#define TTSCALE_KERNELS_BEGIN_AVX512 TTSCALE_KERNELS_BEGIN_TARGET(TTSCALE_KERNELS_AVX512_FEATURES)
+// Compile time: <immintrin.h> declares every x86 extension (47k lines with GCC 12); a
+// build without the wider sets (TTSCALE_KERNELS_NO_DISPATCH, no -march) needs just
+// <emmintrin.h> (5k lines).
 #if defined(TTSCALE_KERNELS_HAS_AVX2) || defined(TTSCALE_KERNELS_HAS_AVX512) || defined(_MSC_VER)
 // GCC 12's avx512fintrin.h initialises its "undefined" vectors from themselves
 // (__m512 __Y = __Y;), which -Wmaybe-uninitialized reports at every inlined
@@ -64,6 +103,18 @@ struct isa_sse2 {};
 struct isa_avx2 {};
 struct isa_avx512 {};
 struct isa_neon {};
+struct isa_scalar_fma {};  // width 1 with a fused multiply-add: the tail of the FMA sets
+
+// Levels: the code of one level is compiled with one target (detail/foreach_level.hpp).
+// `Ops::level` says where a register set's kernels live; `Ops::tail` is the width-1 set
+// that runs its loop tails (fused where the set's fmadd is, so a tail element equals the
+// same element computed in a register).
+struct level_baseline {};
+struct level_avx2 {};
+struct level_avx512 {};
+
+// A kernel body template of the level being compiled (used in the bodies only).
+#define TTSCALE_KERNELS_AT_LEVEL(Ops) requires std::same_as<typename Ops::level, TTSCALE_KERNELS_LEVEL>
 
 template <class T, class Isa>
 struct ops;
@@ -110,6 +161,8 @@ struct exp_constants<double> {
 template <class T>
 struct ops<T, isa_scalar> {
   using value_type = T;
+  using level = level_baseline;
+  using tail = ops<T, isa_scalar>;
   using reg = T;
   using mask = bool;
   static constexpr std::size_t width = 1;
@@ -182,6 +235,8 @@ struct ops<T, isa_scalar> {
 template <>
 struct ops<float, isa_sse2> {
   using value_type = float;
+  using level = level_baseline;
+  using tail = ops<float, isa_scalar>;
   using reg = __m128;
   using mask = __m128;
   static constexpr std::size_t width = 4;
@@ -249,6 +304,8 @@ struct ops<float, isa_sse2> {
 template <>
 struct ops<double, isa_sse2> {
   using value_type = double;
+  using level = level_baseline;
+  using tail = ops<double, isa_scalar>;
   using reg = __m128d;
   using mask = __m128d;
   static constexpr std::size_t width = 2;
@@ -303,9 +360,20 @@ struct ops<double, isa_sse2> {
 
 #ifdef TTSCALE_KERNELS_HAS_AVX2
 // ---------------------------------------------------------------- AVX2 + FMA
+TTSCALE_KERNELS_BEGIN_AVX2
+// Width 1 with std::fma (one instruction here): the loop tails of the FMA sets.
+template <class T>
+struct ops<T, isa_scalar_fma> : ops<T, isa_scalar> {
+  using level = level_avx2;
+  using tail = ops<T, isa_scalar_fma>;
+  static T fmadd(T a, T b, T c) noexcept { return std::fma(a, b, c); }
+};
+
 template <>
 struct ops<float, isa_avx2> {
   using value_type = float;
+  using level = level_avx2;
+  using tail = ops<float, isa_scalar_fma>;
   using reg = __m256;
   using mask = __m256;
   static constexpr std::size_t width = 8;
@@ -371,6 +439,8 @@ struct ops<float, isa_avx2> {
 template <>
 struct ops<double, isa_avx2> {
   using value_type = double;
+  using level = level_avx2;
+  using tail = ops<double, isa_scalar_fma>;
   using reg = __m256d;
   using mask = __m256d;
   static constexpr std::size_t width = 4;
@@ -421,15 +491,19 @@ struct ops<double, isa_avx2> {
   static acc acc_scale(acc a, reg s) noexcept { return _mm256_mul_pd(a, s); }
   static void acc_store(acc a, double* out) noexcept { _mm256_storeu_pd(out, a); }
 };
+TTSCALE_KERNELS_END_TARGET
 #endif  // AVX2
 
 #ifdef TTSCALE_KERNELS_HAS_AVX512
 // ---------------------------------------------------------------- AVX-512F
+TTSCALE_KERNELS_BEGIN_AVX512
 // Compile-checked in every x86-64 build (kernels_avx512_compile_check); the tests run it
 // in builds that target AVX-512 (-march=native on an AVX-512 host).
 template <>
 struct ops<float, isa_avx512> {
   using value_type = float;
+  using level = level_avx512;
+  using tail = ops<float, isa_scalar_fma>;
   using reg = __m512;
   using mask = __mmask16;
   static constexpr std::size_t width = 16;
@@ -495,6 +569,8 @@ struct ops<float, isa_avx512> {
 template <>
 struct ops<double, isa_avx512> {
   using value_type = double;
+  using level = level_avx512;
+  using tail = ops<double, isa_scalar_fma>;
   using reg = __m512d;
   using mask = __mmask8;
   static constexpr std::size_t width = 8;
@@ -543,6 +619,7 @@ struct ops<double, isa_avx512> {
   static acc acc_scale(acc a, reg s) noexcept { return _mm512_mul_pd(a, s); }
   static void acc_store(acc a, double* out) noexcept { _mm512_storeu_pd(out, a); }
 };
+TTSCALE_KERNELS_END_TARGET
 #endif  // AVX512
 
 #ifdef TTSCALE_KERNELS_HAS_NEON
@@ -551,6 +628,8 @@ struct ops<double, isa_avx512> {
 template <>
 struct ops<float, isa_neon> {
   using value_type = float;
+  using level = level_baseline;
+  using tail = ops<float, isa_scalar>;
   using reg = float32x4_t;
   using mask = uint32x4_t;
   static constexpr std::size_t width = 4;
@@ -612,6 +691,8 @@ struct ops<float, isa_neon> {
 template <>
 struct ops<double, isa_neon> {
   using value_type = double;
+  using level = level_baseline;
+  using tail = ops<double, isa_scalar>;
   using reg = float64x2_t;
   using mask = uint64x2_t;
   static constexpr std::size_t width = 2;
@@ -661,10 +742,11 @@ struct ops<double, isa_neon> {
 };
 #endif  // NEON
 
-// The widest set the compiler targets: chosen once, at compile time.
-#if defined(TTSCALE_KERNELS_HAS_AVX512)
+// The widest set the compiler's baseline (-march) targets, usable from any code without a
+// target region. Kernels do not use it: they dispatch (dispatch.hpp).
+#if defined(TTSCALE_KERNELS_STATIC_AVX512)
 using isa_native = isa_avx512;
-#elif defined(TTSCALE_KERNELS_HAS_AVX2)
+#elif defined(TTSCALE_KERNELS_STATIC_AVX2)
 using isa_native = isa_avx2;
 #elif defined(TTSCALE_KERNELS_HAS_NEON)
 using isa_native = isa_neon;

@@ -1,0 +1,95 @@
+// ttscale/kernels/detail/exp_body.hpp: the per-level body of kernels/exp.hpp (exp_reg, exp_span).
+//
+// Users never include this. kernels/exp.hpp includes it once per instruction-set level
+// through detail/foreach_level.hpp; each inclusion defines these templates for the register
+// sets of that level only (TTSCALE_KERNELS_AT_LEVEL), inside the level's target region.
+// Included on its own (as the header-set check does), it includes kernels/exp.hpp.
+#ifndef TTSCALE_KERNELS_LEVEL
+#include <ttscale/kernels/exp.hpp>
+#else
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels::detail {
+
+// exp(r) for |r| <= ln2/2 (plus a little), as 1 + r + r^2 q(r).
+template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
+[[nodiscard]] inline typename Ops::reg exp_poly(typename Ops::reg r) noexcept {
+  using T = typename Ops::value_type;
+  typename Ops::reg q;
+  if constexpr (sizeof(T) == 4) {
+    // Degree 6: near-minimax fit of (e^r - 1 - r) / r^2 (relative error of e^r 3.8e-9,
+    // 0.06 half-ulp, with the coefficients rounded to float).
+    q = Ops::set1(1.375138177536428e-3f);
+    q = Ops::fmadd(q, r, Ops::set1(8.36892332881689e-3f));
+    q = Ops::fmadd(q, r, Ops::set1(4.166953265666962e-2f));
+    q = Ops::fmadd(q, r, Ops::set1(1.66665181517601e-1f));
+    q = Ops::fmadd(q, r, Ops::set1(4.9999988079071045e-1f));
+  } else {
+    // Degree 11: near-minimax fit (relative error 1.3e-17, 0.11 half-ulp).
+    q = Ops::set1(2.5024639266311035e-08);
+    q = Ops::fmadd(q, r, Ops::set1(2.7631140150201755e-07));
+    q = Ops::fmadd(q, r, Ops::set1(2.7557507361975543e-06));
+    q = Ops::fmadd(q, r, Ops::set1(2.4801490307638598e-05));
+    q = Ops::fmadd(q, r, Ops::set1(1.9841269596971038e-04));
+    q = Ops::fmadd(q, r, Ops::set1(1.3888888946713305e-03));
+    q = Ops::fmadd(q, r, Ops::set1(8.333333333451529e-03));
+    q = Ops::fmadd(q, r, Ops::set1(4.16666666665162e-02));
+    q = Ops::fmadd(q, r, Ops::set1(1.6666666666666483e-01));
+    q = Ops::fmadd(q, r, Ops::set1(5.000000000000012e-01));
+  }
+  const typename Ops::reg p = Ops::fmadd(q, Ops::mul(r, r), r);  // r + r^2 q(r): keeps the leading 1 exact below
+  return Ops::add(p, Ops::set1(T(1)));
+}
+
+// exp of one register, for kernels that fuse it into their own pass (logsumexp, ESS, ...).
+template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
+[[nodiscard]] inline typename Ops::reg exp_reg(typename Ops::reg x) noexcept {
+  using T = typename Ops::value_type;
+  using C = exp_constants<T>;
+  using reg = typename Ops::reg;
+  const reg magic = Ops::set1(C::magic);
+  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
+  // Common case, one branch per register: every lane's result is normal (n in [-125, 127]
+  // for float) or the lane is -inf (result +0). Comparisons are ordered, so NaN goes to the
+  // general path. Here 2^n is added to p's exponent field (no multiply, no clamp, no NaN
+  // select); -inf lanes are computed at normal_lo and zeroed.
+  const reg nlo = Ops::set1(C::normal_lo);
+  const auto in_lo = Ops::le(nlo, x);
+  if (Ops::all(Ops::mask_and(Ops::le(x, Ops::set1(C::normal_hi)), Ops::mask_or(in_lo, Ops::eq(x, minf))))) [[likely]] {
+    const reg xc = Ops::max(x, nlo);
+    const reg t = Ops::fmadd(xc, Ops::set1(C::log2e), magic);
+    const reg n = Ops::sub(t, magic);
+    reg r = Ops::fmadd(n, Ops::set1(-C::c1), xc);
+    r = Ops::fmadd(n, Ops::set1(-C::c2), r);
+    return Ops::select(in_lo, Ops::mul_pow2_from_magic(exp_poly<Ops>(r), t), Ops::set1(T(0)));
+  }
+  // General path. Clamping keeps n within [-1076, 1025] (double) so both halves of 2^n stay
+  // normal; n = n1 + n2 with n1 = round(n / 2): both 2^n1 and 2^n2 are normal numbers.
+  const reg xc = Ops::min(Ops::max(x, Ops::set1(C::lo)), Ops::set1(C::hi));
+  const reg t = Ops::fmadd(xc, Ops::set1(C::log2e), magic);
+  const reg n = Ops::sub(t, magic);
+  reg r = Ops::fmadd(n, Ops::set1(-C::c1), xc);
+  r = Ops::fmadd(n, Ops::set1(-C::c2), r);
+  const reg p = exp_poly<Ops>(r);
+  const reg t1 = Ops::fmadd(n, Ops::set1(T(0.5)), magic);
+  const reg n1 = Ops::sub(t1, magic);
+  const reg t2 = Ops::add(Ops::sub(n, n1), magic);
+  reg y = Ops::mul(Ops::mul(p, Ops::pow2_from_magic(t1)), Ops::pow2_from_magic(t2));
+  y = Ops::select(Ops::lt(x, Ops::set1(C::zero_below)), Ops::set1(T(0)), y);
+  return Ops::select(Ops::is_nan(x), x, y);
+}
+
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void exp_span(std::span<const T> in, std::span<T> out) noexcept {
+  const std::size_t n = in.size();
+  constexpr std::size_t w = Ops::width;
+  std::size_t i = 0;
+  for (; i < n - n % w; i += w) Ops::store(out.data() + i, exp_reg<Ops>(Ops::load(in.data() + i)));
+  using S = typename Ops::tail;
+  for (; i < n; ++i) out[i] = exp_reg<S>(in[i]);
+}
+
+}  // namespace kernels::detail
+TTSCALE_END_NAMESPACE
+
+#endif  // TTSCALE_KERNELS_LEVEL

@@ -1,0 +1,121 @@
+// ttscale/kernels/detail/resample_body.hpp: the per-level body of kernels/resample.hpp (systematic_counts, exp_shifted_at, uniform_spacings_at).
+//
+// Users never include this. kernels/resample.hpp includes it once per instruction-set level
+// through detail/foreach_level.hpp; each inclusion defines these templates for the register
+// sets of that level only (TTSCALE_KERNELS_AT_LEVEL), inside the level's target region.
+// Included on its own (as the header-set check does), it includes kernels/resample.hpp.
+#ifndef TTSCALE_KERNELS_LEVEL
+#include <ttscale/kernels/resample.hpp>
+#else
+
+TTSCALE_BEGIN_NAMESPACE
+namespace kernels::detail {
+
+// Systematic fast path, vectorised: C is produced in chunks (canonical association),
+// then F_j = #{m : (m + u) * step <= C_j} for a register of j at a time: a floor guess,
+// one corrective step each way with the exact predicate, and a re-check that sends any
+// lane still off (impossible for M < 2^50, kept as a proof) to the scalar correction.
+// Counts stay in double: exact integers below 2^53.
+template <class Ops, class T, class I> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void systematic_counts(std::span<const T> w, const weight_summary& ws, std::size_t m_count, double u,
+                              I* out) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t vw = Ops::width;
+  // A multiple of 4 and of every width; large enough that the scalar stores of C have
+  // retired before the vector loads read them (a load spanning several in-flight stores
+  // cannot be forwarded and stalls).
+  constexpr std::size_t chunk = 512;
+  const std::size_t n = w.size();
+  const double step = ws.total / static_cast<double>(m_count);
+  const double inv_step = static_cast<double>(m_count) / ws.total;
+  const systematic_targets t{u, step};
+  const reg vinv = Ops::set1(inv_step), vb = Ops::set1(1.0 - u), vu = Ops::set1(u), vstep = Ops::set1(step);
+  const reg zero = Ops::set1(0.0), one = Ops::set1(1.0), vm = Ops::set1(static_cast<double>(m_count));
+  const reg magic = Ops::set1(exp_constants<double>::magic);
+  alignas(64) double cbuf[chunk];
+  alignas(64) double fbuf[chunk];
+  std::size_t f_prev = 0;
+  std::size_t base = ws.first & ~std::size_t(3);
+  double carry = 0.0;
+  while (base < n && f_prev < m_count) {
+    const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
+    for (std::size_t b = 0; b < len; b += 4) {
+      const std::size_t j = base + b;
+      cdf4_at(w.data(), n, j, carry, ws.scale, cbuf + b);
+      carry = cbuf[b + 3];
+    }
+    for (std::size_t q = 0; q < len; q += vw) {
+      const reg c = Ops::load(cbuf + q);
+      // guess floor(c / step - u) + 1, clamped to [0, M]
+      const reg e = Ops::min(Ops::max(Ops::fmadd(c, vinv, vb), zero), vm);
+      reg k = Ops::sub(Ops::add(e, magic), magic);
+      k = Ops::sub(k, Ops::select(Ops::lt(e, k), one, zero));
+      // t(k) = (k + u) * step, exactly as systematic_targets computes it
+      const auto up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
+      k = Ops::add(k, Ops::select(up, one, zero));
+      const reg km1 = Ops::sub(k, one);
+      const auto dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(km1, vu), vstep)));
+      k = Ops::select(dn, km1, k);
+      const auto bad_up = Ops::mask_and(Ops::lt(k, vm), Ops::le(Ops::mul(Ops::add(k, vu), vstep), c));
+      const auto bad_dn = Ops::mask_and(Ops::lt(zero, k), Ops::lt(c, Ops::mul(Ops::add(Ops::sub(k, one), vu), vstep)));
+      Ops::store(fbuf + q, k);
+      if (Ops::any(Ops::mask_or(bad_up, bad_dn))) [[unlikely]] {
+        for (std::size_t l = 0; l < vw; ++l)
+          fbuf[q + l] = static_cast<double>(
+              correct_count(static_cast<std::size_t>(fbuf[q + l]), cbuf[q + l], m_count, t));
+      }
+    }
+    const std::size_t k0 = base < ws.first ? ws.first - base : 0;
+    const std::size_t k1 = std::min(len, n - base);
+    for (std::size_t q = k0; q < k1; ++q) {
+      const auto f = static_cast<std::size_t>(static_cast<std::int64_t>(fbuf[q]));
+      fill_run(out, f_prev, f, static_cast<I>(base + q), m_count);
+      f_prev = f;
+    }
+    base += len;
+  }
+  for (std::size_t p = f_prev; p < m_count; ++p) out[p] = static_cast<I>(ws.last);
+}
+
+// w_j = exp(lw_j - m) into out[0, N) on the registers of Ops (exp_shifted, below).
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void exp_shifted_at(std::span<const T> lw, T m, double* out) noexcept {
+  constexpr std::size_t w = Ops::width;
+  const auto vm = Ops::set1(m);
+  std::size_t i = 0;
+  T tmp[max_lanes];
+  for (; i < lw.size() - lw.size() % w; i += w) {
+    Ops::store(tmp, exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm)));
+    for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
+  }
+  using S = typename Ops::tail;
+  for (; i < lw.size(); ++i) out[i] = static_cast<double>(exp_reg<S>(lw[i] - m));
+}
+
+// uniform_spacings (below) on the registers of Ops.
+template <class Ops, class G> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void uniform_spacings_at(G& g, std::span<double> out) {
+  constexpr std::size_t block = 256;
+  double buf[block];
+  const std::size_t m = out.size();
+  double z = 0.0, total = 0.0;
+  for (std::size_t i = 0; i <= m; i += block) {
+    const std::size_t len = std::min(block, m + 1 - i);
+    // 1 - U is exact for U = k 2^-53 and lies in (0, 1]: the log is finite and <= 0.
+    for (std::size_t q = 0; q < len; ++q) buf[q] = 1.0 - uniform01(g);
+    log_span<Ops, double>(std::span<const double>(buf, len), std::span<double>(buf, len));
+    const std::size_t outs = std::min(len, m - i);
+    for (std::size_t q = 0; q < outs; ++q) {
+      z -= buf[q];
+      out[i + q] = z;
+    }
+    if (outs < len) total = z - buf[outs];
+  }
+  const double inv = 1.0 / total;
+  for (double& u : out) u = std::min(u * inv, 1.0);
+}
+
+}  // namespace kernels::detail
+TTSCALE_END_NAMESPACE
+
+#endif  // TTSCALE_KERNELS_LEVEL
