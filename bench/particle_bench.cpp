@@ -23,6 +23,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report.hpp"
 #include "reused_memory.hpp"
 #include "text_world.hpp"
 
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 using namespace ttscale;
@@ -105,7 +107,9 @@ void particle_filter_text(benchmark::State& state) {
   const std::size_t rounds = rounds_for(n);
   Gen gen;
   std::uint64_t checksum = 0;
+  std::string buffer;
   Prm prm{&checksum};
+  if constexpr (requires { prm.buffer; }) prm.buffer = &buffer;
   std::mt19937_64 rng(1);
   reused_memory memory(Warm ? std::size_t{1} << 30 : 0);
   for (auto _ : state) {
@@ -189,8 +193,18 @@ BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_
 BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, false) TTSCALE_TEXT_SIZES;
 BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, true) TTSCALE_TEXT_SIZES;
 BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, false) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false) TTSCALE_TEXT_SIZES;
 BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, true) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true) TTSCALE_TEXT_SIZES;
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+// The machine and its load first: per-round figures mean little without them.
+int main(int argc, char** argv) {
+  ttscale_bench::print_machine();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -30,6 +30,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report.hpp"
 #include "reused_memory.hpp"
 #include "text_world.hpp"
 
@@ -37,6 +38,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 using namespace ttscale;
@@ -124,7 +126,9 @@ void beam_search_text(benchmark::State& state) {
   reused_memory memory(Warm ? std::size_t{256} << 20 : 0);
   Gen gen;
   std::uint64_t checksum = 0;
+  std::string buffer;
   Prm prm{&checksum};
+  if constexpr (requires { prm.buffer; }) prm.buffer = &buffer;
   std::mt19937_64 rng(1);
   for (auto _ : state)
     benchmark::DoNotOptimize(beam_search(gen, prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
@@ -175,11 +179,21 @@ BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_worl
 BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_traced)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(dvts_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(a_star_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(first_finish_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(adaptive_consistency_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+// The machine and its load first: per-round figures mean little without them.
+int main(int argc, char** argv) {
+  ttscale_bench::print_machine();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

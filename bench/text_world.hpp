@@ -87,7 +87,7 @@ inline double hashed_score(ttscale::node_id id) {
 
 /// The floor: reads no text.
 struct id_prm {
-  std::uint64_t* checksum;
+  std::uint64_t* checksum = nullptr;
   void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
     for (std::size_t i = 0; i < prefixes.size(); ++i) out[i] = hashed_score(prefixes[i].id());
   }
@@ -95,7 +95,7 @@ struct id_prm {
 
 /// Reads the newest step's text only.
 struct last_step_prm {
-  std::uint64_t* checksum;
+  std::uint64_t* checksum = nullptr;
   void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
       const std::string_view text = prefixes[i].last_step().text;
@@ -107,12 +107,29 @@ struct last_step_prm {
 
 /// Builds every prefix's whole text as its own std::string (trajectory::text()).
 struct full_text_prm {
-  std::uint64_t* checksum;
+  std::uint64_t* checksum = nullptr;
   void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
       const std::string text = prefixes[i].text();
       benchmark::DoNotOptimize(text.data());
       *checksum += text.size() + static_cast<unsigned char>(text.back());
+      out[i] = hashed_score(prefixes[i].id());
+    }
+  }
+};
+
+/// The same bytes as full_text_prm, written with trajectory::append_text
+/// into one request buffer reused across items and rounds (no allocation
+/// once the buffer has grown).
+struct full_text_into_buffer_prm {
+  std::uint64_t* checksum = nullptr;
+  std::string* buffer = nullptr;
+  void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
+    for (std::size_t i = 0; i < prefixes.size(); ++i) {
+      buffer->clear();
+      prefixes[i].append_text(*buffer);
+      benchmark::DoNotOptimize(buffer->data());
+      *checksum += buffer->size() + static_cast<unsigned char>(buffer->back());
       out[i] = hashed_score(prefixes[i].id());
     }
   }
