@@ -105,19 +105,15 @@ template <class Gen, class Prm, bool Warm>
 void particle_filter_text(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::size_t rounds = rounds_for(n);
-  Gen gen;
-  std::uint64_t checksum = 0;
-  std::string buffer;
-  Prm prm{&checksum};
-  if constexpr (requires { prm.buffer; }) prm.buffer = &buffer;
+  text_world::models<Gen, Prm> m;
   std::mt19937_64 rng(1);
   reused_memory memory(Warm ? std::size_t{1} << 30 : 0);
   for (auto _ : state) {
-    auto r = particle_filter(gen, prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+    auto r = particle_filter(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
                              particle_filter_options{.n = n, .max_steps = rounds}, rng);
     benchmark::DoNotOptimize(r.chosen_index);
   }
-  benchmark::DoNotOptimize(checksum);
+  benchmark::DoNotOptimize(m.checksum);
   report(state, n, rounds);
 }
 
@@ -199,12 +195,4 @@ BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_wo
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 
-// The machine and its load first: per-round figures mean little without them.
-int main(int argc, char** argv) {
-  ttscale_bench::print_machine();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return ttscale_bench::run_benchmarks_on_this_machine(argc, argv); }

@@ -124,17 +124,13 @@ template <class Gen, class Prm, bool Warm>
 void beam_search_text(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   reused_memory memory(Warm ? std::size_t{256} << 20 : 0);
-  Gen gen;
-  std::uint64_t checksum = 0;
-  std::string buffer;
-  Prm prm{&checksum};
-  if constexpr (requires { prm.buffer; }) prm.buffer = &buffer;
+  text_world::models<Gen, Prm> m;
   std::mt19937_64 rng(1);
   for (auto _ : state)
-    benchmark::DoNotOptimize(beam_search(gen, prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+    benchmark::DoNotOptimize(beam_search(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
                                          beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng)
                                  .spent.steps);
-  benchmark::DoNotOptimize(checksum);
+  benchmark::DoNotOptimize(m.checksum);
   per_round_counters(state, n);
 }
 
@@ -188,12 +184,4 @@ BENCHMARK(a_star_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrose
 BENCHMARK(first_finish_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(adaptive_consistency_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 
-// The machine and its load first: per-round figures mean little without them.
-int main(int argc, char** argv) {
-  ttscale_bench::print_machine();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return ttscale_bench::run_benchmarks_on_this_machine(argc, argv); }

@@ -26,12 +26,27 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+
+namespace ttscale_bench {
+/// A Google Benchmark main that prints the machine and its load first
+/// (report.hpp's print_machine): per-round figures mean little without them.
+inline int run_benchmarks_on_this_machine(int argc, char** argv) {
+  print_machine();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+}  // namespace ttscale_bench
 
 namespace text_world {
 
@@ -133,6 +148,20 @@ struct full_text_into_buffer_prm {
       out[i] = hashed_score(prefixes[i].id());
     }
   }
+};
+
+/// A generator and a PRM with the checksum (and request buffer) the PRM writes to.
+template <class Gen, class Prm>
+struct models {
+  Gen gen;
+  std::uint64_t checksum = 0;
+  std::string buffer;
+  Prm prm{&checksum};
+  models() {
+    if constexpr (requires { prm.buffer; }) prm.buffer = &buffer;
+  }
+  models(const models&) = delete;  // prm points into it
+  models& operator=(const models&) = delete;
 };
 
 }  // namespace text_world
