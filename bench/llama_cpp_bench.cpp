@@ -118,7 +118,7 @@ std::string problem(std::size_t k) {
 struct step_confidence_prm {
   void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
-      const ttscale::step& s = prefixes[i].last_step();
+      const ttscale::step_view& s = prefixes[i].last_step();
       out[i] = s.tokens == 0 ? 0.5 : std::exp(s.logprob / static_cast<double>(s.tokens));
     }
   }

@@ -10,6 +10,12 @@
 // particle step alone (weights, ESS, resampling, slot keeping, path gather).
 // Target (issue #5): below 2 us + 5 ns per particle per round.
 //
+// With text (issue #14): particle_filter_text runs the filter with steps of
+// ~40 characters (text_world.hpp) and a PRM that reads the newest step only
+// (last_step) or builds each prefix's whole text (full_text, what an HTTP
+// reward model must send), cold (fresh memory) or warm (reused), at N from 64
+// to 65,536. Target (issue #14): <= 2 us + 10 ns * N per round, linear in N.
+//
 //   build/<dir>/bench/particle_bench --benchmark_counters_tabular=true
 #include <ttscale/search_context.hpp>
 #include <ttscale/strategies/entropic_particle_filter.hpp>
@@ -17,12 +23,15 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report.hpp"
 #include "reused_memory.hpp"
+#include "text_world.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 using namespace ttscale;
@@ -87,6 +96,24 @@ void particle_filter_reused_memory(benchmark::State& state) {
                              particle_filter_options{.n = n, .max_steps = rounds}, rng);
     benchmark::DoNotOptimize(r.chosen_index);
   }
+  report(state, n, rounds);
+}
+
+// The particle filter with ~40-character steps; Prm reads the newest step or
+// every prefix's whole text; Warm reuses the tree's memory across searches.
+template <class Gen, class Prm, bool Warm>
+void particle_filter_text(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::size_t rounds = rounds_for(n);
+  text_world::models<Gen, Prm> m;
+  std::mt19937_64 rng(1);
+  reused_memory memory(Warm ? std::size_t{1} << 30 : 0);
+  for (auto _ : state) {
+    auto r = particle_filter(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+                             particle_filter_options{.n = n, .max_steps = rounds}, rng);
+    benchmark::DoNotOptimize(r.chosen_index);
+  }
+  benchmark::DoNotOptimize(m.checksum);
   report(state, n, rounds);
 }
 
@@ -156,7 +183,16 @@ BENCHMARK_CAPTURE(strategy_rounds, particle_filter/reward/ess_below,
                   particle_filter_with<log_weight_from::reward_t, resample_when::ess_below>)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(particle_filter_reused_memory)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
+#define TTSCALE_TEXT_SIZES ->Arg(64)->Arg(1024)->Arg(4096)->Arg(16384)->Arg(65536)->Unit(benchmark::kMicrosecond)
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, false) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, true) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, false) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, true) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, false) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, true) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true) TTSCALE_TEXT_SIZES;
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return ttscale_bench::run_benchmarks_on_this_machine(argc, argv); }

@@ -13,6 +13,12 @@
 // Target (issue #4): below 20 us per round at N = 256, at most linear in N
 // (compare ns_per_candidate_round across N).
 //
+// With text (issue #14): beam_search_text runs the same search with steps of
+// ~40 characters (text_world.hpp) and a PRM that reads the newest step only
+// (last_step) or builds each prefix's whole text (full_text, what an HTTP
+// reward model must send), on fresh memory (cold) or reused memory (warm).
+// Target (issue #14): <= 15 us per round at N = 256 cold, with text.
+//
 //   build/<dir>/bench/strategies_bench --benchmark_counters_tabular=true
 #include <ttscale/search_context.hpp>
 #include <ttscale/strategies/a_star.hpp>
@@ -24,12 +30,15 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report.hpp"
 #include "reused_memory.hpp"
+#include "text_world.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 using namespace ttscale;
@@ -109,6 +118,22 @@ void beam_search_traced(benchmark::State& state) {
   });
 }
 
+// Beam search with ~40-character steps; Prm reads the newest step or every
+// prefix's whole text; Warm reuses the tree's memory across searches.
+template <class Gen, class Prm, bool Warm>
+void beam_search_text(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  reused_memory memory(Warm ? std::size_t{256} << 20 : 0);
+  text_world::models<Gen, Prm> m;
+  std::mt19937_64 rng(1);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(beam_search(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+                                         beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng)
+                                 .spent.steps);
+  benchmark::DoNotOptimize(m.checksum);
+  per_round_counters(state, n);
+}
+
 void dvts_rounds(benchmark::State& state) {
   run_rounds(state, [](auto& gen, auto& prm, std::size_t n, auto& rng) {
     return dvts(gen, prm, "Q", dvts_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng).spent.steps;
@@ -145,10 +170,18 @@ BENCHMARK_TEMPLATE(baseline_extend_and_score, false)->Arg(16)->Arg(256)->Arg(409
 BENCHMARK_TEMPLATE(baseline_extend_and_score, true)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_traced)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(dvts_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(a_star_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(first_finish_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(adaptive_consistency_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return ttscale_bench::run_benchmarks_on_this_machine(argc, argv); }

@@ -112,7 +112,7 @@ struct step_confidence_prm {
   static constexpr bool thread_safe = true;
   void score_steps(std::span<const ttscale::trajectory> prefixes, std::span<double> out) const {
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
-      const ttscale::step& s = prefixes[i].last_step();
+      const ttscale::step_view& s = prefixes[i].last_step();
       out[i] = s.tokens == 0 ? 0.5 : std::exp(s.logprob / static_cast<double>(s.tokens));
     }
   }

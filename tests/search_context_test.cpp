@@ -147,7 +147,7 @@ TEST_CASE("outputs do not depend on batch size or thread count", "[search_contex
     search_context ctx("test", "P", budget{}, exec, 99);
     std::vector<trajectory> roots(37, ctx.root());
     std::vector<std::string> texts;
-    for (const trajectory& t : ctx.extend(gen, roots, keys(37))) texts.push_back(t.last_step().text);
+    for (const trajectory& t : ctx.extend(gen, roots, keys(37))) texts.emplace_back(t.last_step().text);
     return texts;
   };
   const auto reference = run({});

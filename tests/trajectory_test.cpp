@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <memory_resource>
+#include <string>
+#include <string_view>
+#include <vector>
 
 using namespace ttscale;
 
@@ -73,7 +76,7 @@ TEST_CASE("path hashes are equal exactly for equal texts", "[trajectory]") {
 
 TEST_CASE("references stay valid while the tree grows past a block", "[trajectory]") {
   trajectory_tree tree("P");
-  const step& first = tree.append(0, make_step("first", 1, 0)).last_step();
+  const step_view& first = tree.append(0, make_step("first", 1, 0)).last_step();
   trajectory t = tree.root();
   for (int i = 0; i < 10000; ++i) t = tree.append(t.id(), make_step("s", 1, -0.001));
   CHECK(first.text == "first");
@@ -135,9 +138,73 @@ TEST_CASE("a tree takes its node blocks from the given memory resource", "[traje
     trajectory_tree tree("P", &memory);
     trajectory t = tree.root();
     for (int i = 0; i < 1000; ++i) t = tree.append(t.id(), step{"s", 1, 0, false, 0});
-    CHECK(memory.allocations == 5);  // blocks of 64, 128, 256, 512 and 1024 nodes hold 1001 nodes
+    // Blocks of 64, 128, 256, 512 and 1024 nodes hold 1001 nodes; the 1000
+    // one-byte texts fit the text arena's first chunk (1 KiB).
+    CHECK(memory.allocations == 6);
     CHECK(t.depth() == 1000);
   }
-  CHECK(memory.deallocations == 5);
+  CHECK(memory.deallocations == 6);
   CHECK(memory.live_bytes == 0);
+}
+
+TEST_CASE("step texts live in the tree: views stay valid, long texts get a chunk of their own", "[trajectory]") {
+  trajectory_tree tree("P");
+  step s = make_step("short", 1, 0);
+  const trajectory a = tree.append(0, s);
+  s.text = "changed";  // the tree kept a copy
+  CHECK(a.last_step().text == "short");
+  const std::string long_text(5000, 'x');  // over a quarter of any chunk below 20 KiB
+  const trajectory b = tree.append(a.id(), make_step(long_text, 1, 0));
+  trajectory c = b;
+  for (int i = 0; i < 3000; ++i) c = tree.append(c.id(), make_step("ab", 1, 0));  // fills several chunks
+  CHECK(a.last_step().text == "short");
+  CHECK(b.last_step().text == long_text);
+  CHECK(c.last_step().text == "ab");
+  CHECK(c.text_size() == 1 + 5 + 5000 + 2 * 3000);
+  std::string expected = "Pshort" + long_text;
+  for (int i = 0; i < 3000; ++i) expected += "ab";
+  CHECK(c.text() == expected);
+  CHECK(tree.append(0, step{}).last_step().text.empty());
+  const step copy = b.last_step().to_step();
+  CHECK(copy.text == long_text);
+  CHECK(copy.tokens == 1);
+}
+
+TEST_CASE("text(), completion(), append_text() and text_segments() agree", "[trajectory]") {
+  trajectory_tree tree("Prompt: ");
+  const trajectory root = tree.root();
+  CHECK(root.text() == "Prompt: ");
+  CHECK(root.completion().empty());
+  CHECK(root.text_segments() == std::vector<std::string_view>{"Prompt: "});
+  const trajectory a = tree.append(0, make_step("one, ", 1, 0));
+  const trajectory e = tree.append(a.id(), make_step("", 1, 0));  // an empty step is a segment too
+  const trajectory b = tree.append(e.id(), make_step("two.", 1, 0));
+  CHECK(b.text() == "Prompt: one, two.");
+  CHECK(b.completion() == "one, two.");
+  CHECK(b.text_size() == b.text().size());
+  CHECK(b.text_segments() == std::vector<std::string_view>{"Prompt: ", "one, ", "", "two."});
+  std::string buffer = "[";
+  b.append_text(buffer);
+  a.append_text(buffer);
+  CHECK(buffer == "[Prompt: one, two.Prompt: one, ");
+}
+
+TEST_CASE("path hashes are the chained FNV-1a of the texts, whatever order they are asked in", "[trajectory]") {
+  // The hash of a path: h(root) = fnv1a(prompt), h(child) = fnv1a(text, h(parent) ^ K).
+  auto expected = [](const std::vector<std::string>& texts) {
+    std::uint64_t h = detail::fnv1a("P");
+    for (const std::string& t : texts) h = detail::fnv1a(t, h ^ 0x9e3779b97f4a7c15ULL);
+    return h;
+  };
+  trajectory_tree tree("P");
+  std::vector<trajectory> path{tree.root()};
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) {  // deeper than the 64 pending ancestors one hash_of call collects
+    texts.push_back("step " + std::to_string(i));
+    path.push_back(tree.append(path.back().id(), make_step(texts.back(), 1, 0)));
+  }
+  CHECK(path[150].path_hash() == expected({texts.begin(), texts.begin() + 150}));  // deepest first...
+  CHECK(path[200].path_hash() == expected(texts));
+  CHECK(path[10].path_hash() == expected({texts.begin(), texts.begin() + 10}));  // ... then cached ancestors
+  CHECK(path[0].path_hash() == detail::fnv1a("P"));
 }

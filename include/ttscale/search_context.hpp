@@ -298,12 +298,23 @@ class search_context {
     if constexpr (releasing_generator<G>) track_engine_nodes(gen, prefixes);
     const detail::chunk_plan plan = plan_calls(prefixes.size(), stop_reason::generator_call_limit,
                                                &accounting::generator_calls);
-    std::vector<step> out(plan.items);
+    // The round's steps go into a buffer kept across rounds, each slot reset
+    // to an empty step: a generator assigning out[i].text reuses the string's
+    // capacity from earlier rounds instead of allocating one per node.
+    if (step_buffer_.size() < plan.items) step_buffer_.resize(plan.items);
+    const std::span<step> out = std::span<step>(step_buffer_).first(plan.items);
+    for (step& s : out) {
+      s.text.clear();
+      s.tokens = 0;
+      s.logprob = 0.0;
+      s.finished = false;
+      s.engine_state = 0;
+    }
     std::vector<accounting> charged(plan.chunks());
     auto failures = detail::run_chunks(plan, exec_.threads, [&](std::size_t c, std::size_t b, std::size_t e) {
       charged[c].generator_calls = 1;  // a call that throws still counts as made
       charged[c] = extend_and_account(gen, prefixes.subspan(b, e - b), engines.subspan(b, e - b),
-                                      std::span<step>(out).subspan(b, e - b));
+                                      out.subspan(b, e - b));
     });
     for (const accounting& a : charged) {
       accounting add = a;
@@ -321,7 +332,7 @@ class search_context {
       for (std::size_t c = 0; c < plan.chunks(); ++c) {
         if (failures[c]) continue;
         for (std::size_t i = plan.begin(c); i < plan.end(c); ++i)
-          children.push_back(tree_->append(prefixes[i].id(), std::move(out[i])));
+          children.push_back(tree_->append(prefixes[i].id(), out[i]));
       }
     }
     if constexpr (releasing_generator<G>) mark_live(children);
@@ -511,6 +522,7 @@ class search_context {
   void (*release_hook_)(void*, std::span<const trajectory>) = nullptr;
   void* release_target_ = nullptr;
   std::vector<std::uint8_t> engine_nodes_;  // by node id: unseen / live / released
+  std::vector<step> step_buffer_;           // extend's output slots, reused across rounds
 };
 
 TTSCALE_END_NAMESPACE

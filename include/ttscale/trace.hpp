@@ -194,7 +194,7 @@ class search_trace {
   }
   [[nodiscard]] std::string text_of(const trace_node& n) const {
     if (!tree_ || n.id == n.parent) return std::string();
-    return tree_->at(n.id).last_step().text;
+    return std::string(tree_->at(n.id).last_step().text);
   }
   static const char* colour(trace_status s) noexcept {
     switch (s) {

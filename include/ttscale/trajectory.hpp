@@ -5,21 +5,41 @@
 // chunk of tokens). Beam search and particle filters fork trajectories every
 // round, so a trajectory is not a container: it is a handle (tree, node) into
 // a persistent tree whose nodes are steps with parent links. Forking is
-// copying the handle (O(1)); extending appends one node (O(1) amortised) and
-// shares the whole prefix, which is also what lets a real engine reuse the KV
-// cache of a shared prefix (a node id names a prefix for the lifetime of the
-// tree). Nodes are never removed or moved: references stay valid while the
-// tree lives, and generators may read the tree from several threads while no
-// one appends (strategies append only between generator calls).
+// copying the handle (O(1)); extending appends one node (O(1) amortised plus
+// the copy of the step's text) and shares the whole prefix, which is also
+// what lets a real engine reuse the KV cache of a shared prefix (a node id
+// names a prefix for the lifetime of the tree). Nodes are never removed or
+// moved: references stay valid while the tree lives, and generators may read
+// the tree from several threads while no one appends (strategies append only
+// between generator calls).
 //
-// Per node the tree keeps O(1) running totals (tokens, log-probability, depth)
-// and a 64-bit hash of the path's text, so the common queries need no walk.
+// Storage: a generator fills a `step` (its text a std::string); the tree
+// copies the text into an arena of its own — chunks from the tree's memory
+// resource, never moved — and keeps a `step_view` (the text as a
+// std::string_view into the arena) in the node, so appending allocates no
+// string per node and nodes need no destructor. Memory is linear in the
+// total text plus 96 bytes a node.
+//
+// Per node the tree keeps O(1) running totals (tokens, log-probability,
+// depth, text bytes). The 64-bit hash of the path's text is computed on the
+// first path_hash() of the node or a descendant and cached (FNV-1a is ~4
+// cycles a byte, serial: a search that never asks for it never pays it).
+//
+// Reading a whole prefix: text() (one allocation of text_size() bytes),
+// append_text(buffer) (into a caller's reused buffer, no allocation once it
+// has the capacity) and text_segments() (the prompt and each step's text as
+// views, root first, no text copied) all cost O(depth) node reads plus the
+// bytes written. No node caches its prefix's full text: that would make
+// memory quadratic in depth.
 #pragma once
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
+#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -27,11 +47,12 @@
 #include <memory_resource>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE
 
-/// One step a generator produced.
+/// One step a generator produced: what a generator fills (out[i].text = ...).
 struct step {
   std::string text;           ///< the step's text as it extends the context
   std::uint32_t tokens = 0;   ///< tokens generated for this step
@@ -41,6 +62,26 @@ struct step {
   /// a KV-cache sequence id, the toy world's running value... ttscale never
   /// interprets it.
   std::int64_t engine_state = 0;
+};
+
+/// A step as the tree stores it: the fields of `step`, the text a view into
+/// the tree's text arena (valid while the tree lives). A `step` converts to
+/// it implicitly (a view of the step's string), so tree.append(parent,
+/// step{...}) reads as before; to_step() makes an owning copy.
+struct step_view {
+  std::string_view text;          ///< the step's text as it extends the context
+  double logprob = 0.0;           ///< sum of the step's token log-probabilities (0 if unknown)
+  std::int64_t engine_state = 0;  ///< the generator's opaque value (see step)
+  std::uint32_t tokens = 0;       ///< tokens generated for this step
+  bool finished = false;          ///< the trajectory is complete after this step
+
+  step_view() = default;
+  step_view(const step& s) noexcept  // NOLINT(google-explicit-constructor): a step is viewed where a step_view is asked
+      : text(s.text), logprob(s.logprob), engine_state(s.engine_state), tokens(s.tokens), finished(s.finished) {}
+  /// An owning copy.
+  [[nodiscard]] step to_step() const {
+    return step{std::string(text), tokens, logprob, finished, engine_state};
+  }
 };
 
 using node_id = std::uint32_t;
@@ -70,17 +111,16 @@ class trajectory_tree {
   explicit trajectory_tree(std::string prompt,
                            std::pmr::memory_resource* memory = std::pmr::get_default_resource())
       : prompt_(std::move(prompt)), memory_(memory ? memory : std::pmr::get_default_resource()) {
-    emplace(node{step{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(), detail::fnv1a(prompt_)});
+    node* root = emplace();
+    ::new (static_cast<void*>(root)) node{step_view{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(),
+                                          prompt_.size(), {detail::fnv1a(prompt_)}, {true}};
   }
   trajectory_tree(const trajectory_tree&) = delete;  // handles point into it
   trajectory_tree& operator=(const trajectory_tree&) = delete;
-  ~trajectory_tree() {
-    for (std::size_t id = 0; id < size_; ++id) {
-      const location at = locate(id);
-      std::destroy_at(blocks_[at.block] + at.offset);
-    }
+  ~trajectory_tree() {  // nodes are trivially destructible: only the memory goes back
     for (std::size_t k = 0; k < blocks_.size(); ++k)
       memory_->deallocate(blocks_[k], sizeof(node) << (k + first_block_bits), alignof(node));
+    for (const text_chunk& c : text_chunks_) memory_->deallocate(c.data, c.capacity, 1);
   }
 
   [[nodiscard]] std::string_view prompt() const noexcept { return prompt_; }
@@ -88,8 +128,9 @@ class trajectory_tree {
   [[nodiscard]] trajectory root() const noexcept;
   [[nodiscard]] trajectory at(node_id id) const;
 
-  /// Appends `s` as a child of `parent`; returns the new node's handle.
-  trajectory append(node_id parent, step s);
+  /// Appends `s` as a child of `parent`, its text copied into the tree's
+  /// arena; returns the new node's handle. A `step` converts to step_view.
+  trajectory append(node_id parent, const step_view& s);
 
   /// Records a process-reward score for the step at `id` (NaN = unscored).
   void set_score(node_id id, double score) { checked(id).score = score; }
@@ -97,14 +138,19 @@ class trajectory_tree {
  private:
   friend class trajectory;
   struct node {
-    step s;
+    step_view s;
     node_id parent = 0;
     std::uint32_t depth = 0;
-    std::uint64_t tokens = 0;    // prefix total, this step included
-    double logprob = 0.0;        // prefix total, this step included
+    std::uint64_t tokens = 0;     // prefix total, this step included
+    double logprob = 0.0;         // prefix total, this step included
     double score = std::numeric_limits<double>::quiet_NaN();
-    std::uint64_t path_hash = 0;
+    std::uint64_t text_size = 0;  // bytes of the prompt and every step's text, this step included
+    // The path hash, computed on first use (hash_of). Atomic because readers
+    // on several threads may fill it at once (with the same value).
+    mutable std::atomic<std::uint64_t> path_hash{0};
+    mutable std::atomic<bool> hashed{false};
   };
+  static_assert(std::is_trivially_destructible_v<node>, "the tree never runs node destructors");
   // Blocks double in size (64, 128, 256, ... nodes) and never move, so a small
   // search touches a few KiB, not a large fixed block, and references stay valid.
   // Block k holds 64 << k nodes and starts at node 64 * (2^k - 1).
@@ -121,8 +167,8 @@ class trajectory_tree {
     return {k, id - start};
   }
 
-  /// Moves `value` into the next slot (one construction, no zeroing first).
-  void emplace(node&& value) {
+  /// The next slot's raw storage (the caller constructs the node in it).
+  node* emplace() {
     if (size_ == std::numeric_limits<node_id>::max())
       throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
     const location at = locate(size_);
@@ -133,8 +179,62 @@ class trajectory_tree {
       blocks_.push_back(
           static_cast<node*>(memory_->allocate(sizeof(node) << (at.block + first_block_bits), alignof(node))));
     }
-    ::new (static_cast<void*>(blocks_[at.block] + at.offset)) node(std::move(value));
     ++size_;
+    return blocks_[at.block] + at.offset;
+  }
+
+  /// A copy of `text` in the arena; chunks double from 1 KiB to 1 MiB and
+  /// never move, a text over a quarter of the next chunk gets one of its own.
+  std::string_view store_text(std::string_view text) {
+    if (text.empty()) return {};
+    if (text.size() > text_free_) {
+      const std::size_t next = std::min<std::size_t>(text_chunks_.empty() ? 1024 : 2 * text_chunks_.back().capacity,
+                                                     std::size_t{1} << 20);
+      const bool own_chunk = text.size() > next / 4;
+      const std::size_t capacity = own_chunk ? text.size() : next;
+      text_chunks_.reserve(text_chunks_.size() + 1);
+      char* data = static_cast<char*>(memory_->allocate(capacity, 1));
+      if (own_chunk) {  // the open chunk stays open: insert before it
+        text_chunks_.insert(text_chunks_.end() - (text_chunks_.empty() ? 0 : 1), text_chunk{data, capacity});
+        std::memcpy(data, text.data(), text.size());
+        return {data, text.size()};
+      }
+      text_chunks_.push_back(text_chunk{data, capacity});
+      text_next_ = data;
+      text_free_ = capacity;
+    }
+    char* at = text_next_;
+    std::memcpy(at, text.data(), text.size());
+    text_next_ += text.size();
+    text_free_ -= text.size();
+    return {at, text.size()};
+  }
+
+  /// The path hash of node `id`, computed (and cached) for it and its
+  /// unhashed ancestors, top-down: h(child) = fnv1a(text, h(parent) ^ K).
+  std::uint64_t hash_of(node_id id) const noexcept {
+    const node& n = get(id);
+    if (n.hashed.load(std::memory_order_acquire)) return n.path_hash.load(std::memory_order_relaxed);
+    node_id pending[64];  // unhashed ancestors, deepest first; a deeper gap recurses once per 64
+    std::size_t k = 0;
+    for (node_id a = id;;) {
+      const node& x = get(a);
+      if (x.hashed.load(std::memory_order_acquire)) break;
+      if (k == 64) {
+        hash_of(a);
+        break;
+      }
+      pending[k++] = a;
+      a = x.parent;
+    }
+    std::uint64_t h = 0;
+    while (k-- > 0) {
+      const node& x = get(pending[k]);
+      h = detail::fnv1a(x.s.text, get(x.parent).path_hash.load(std::memory_order_relaxed) ^ 0x9e3779b97f4a7c15ULL);
+      x.path_hash.store(h, std::memory_order_relaxed);
+      x.hashed.store(true, std::memory_order_release);
+    }
+    return h;
   }
   [[nodiscard]] const node& get(node_id id) const noexcept {
     const location at = locate(id);
@@ -152,6 +252,13 @@ class trajectory_tree {
   std::pmr::memory_resource* memory_;
   std::vector<node*> blocks_;  // block k: capacity 64 << k, the first nodes constructed
   std::size_t size_ = 0;
+  struct text_chunk {
+    char* data;
+    std::size_t capacity;
+  };
+  std::vector<text_chunk> text_chunks_;  // the open chunk last
+  char* text_next_ = nullptr;            // the open chunk's free tail
+  std::size_t text_free_ = 0;
 };
 
 /// A cheap handle to one node of a trajectory_tree: the trajectory from the
@@ -167,8 +274,8 @@ class trajectory {
   /// Number of steps after the prompt.
   [[nodiscard]] std::size_t depth() const noexcept { return node().depth; }
   [[nodiscard]] bool is_root() const noexcept { return node().depth == 0; }
-  /// The newest step (an empty step for the root).
-  [[nodiscard]] const step& last_step() const noexcept { return node().s; }
+  /// The newest step (an empty step for the root); its text lives in the tree.
+  [[nodiscard]] const step_view& last_step() const noexcept { return node().s; }
   [[nodiscard]] bool finished() const noexcept { return node().s.finished; }
   /// Tokens of all steps, summed.
   [[nodiscard]] std::uint64_t tokens() const noexcept { return node().tokens; }
@@ -177,14 +284,15 @@ class trajectory {
   /// Process-reward score recorded for the newest step, NaN if none.
   [[nodiscard]] double step_score() const noexcept { return node().score; }
   /// Hash of the prompt and every step's text (FNV-1a chained): equal paths
-  /// have equal hashes on every platform.
-  [[nodiscard]] std::uint64_t path_hash() const noexcept { return node().path_hash; }
+  /// have equal hashes on every platform. Computed on first use and cached
+  /// (O(bytes of the unhashed steps) once, then O(1)); safe from several threads.
+  [[nodiscard]] std::uint64_t path_hash() const noexcept { return tree_->hash_of(id_); }
   /// The trajectory without its newest step (the root's parent is the root).
   [[nodiscard]] trajectory parent() const noexcept { return {tree_, node().parent}; }
 
   /// Steps from the first to the newest.
-  [[nodiscard]] std::vector<const step*> steps() const {
-    std::vector<const step*> out(depth());
+  [[nodiscard]] std::vector<const step_view*> steps() const {
+    std::vector<const step_view*> out(depth());
     trajectory t = *this;
     for (std::size_t i = out.size(); i-- > 0; t = t.parent()) out[i] = &t.last_step();
     return out;
@@ -196,14 +304,39 @@ class trajectory {
     for (std::size_t i = out.size(); i-- > 0; t = t.parent()) out[i] = t.step_score();
     return out;
   }
-  /// The steps' texts concatenated (without the prompt).
+  /// Bytes of text(): the prompt and every step's text. O(1).
+  [[nodiscard]] std::size_t text_size() const noexcept { return node().text_size; }
+  /// The steps' texts concatenated (without the prompt). One allocation;
+  /// O(depth + bytes).
   [[nodiscard]] std::string completion() const {
-    std::string out;
-    for (const step* s : steps()) out += s->text;
+    std::string out(text_size() - prompt().size(), '\0');
+    write_steps(out.data() + out.size());
     return out;
   }
-  /// The prompt followed by every step's text.
-  [[nodiscard]] std::string text() const { return std::string(prompt()) + completion(); }
+  /// The prompt followed by every step's text. One allocation; O(depth + bytes).
+  [[nodiscard]] std::string text() const {
+    std::string out;
+    append_text(out);
+    return out;
+  }
+  /// Appends text() to `out` (one resize: no allocation when `out` has the
+  /// capacity, e.g. a request buffer reused across items). O(depth + bytes).
+  void append_text(std::string& out) const {
+    const std::size_t at = out.size();
+    out.resize(at + text_size());
+    std::memcpy(out.data() + at, prompt().data(), prompt().size());
+    write_steps(out.data() + out.size());
+  }
+  /// The prompt and each step's text, root first, as views (nothing copied;
+  /// valid while the tree lives): what a verifier that streams or escapes a
+  /// whole prefix reads. O(depth).
+  [[nodiscard]] std::vector<std::string_view> text_segments() const {
+    std::vector<std::string_view> out(depth() + 1);
+    out[0] = prompt();
+    trajectory t = *this;
+    for (std::size_t i = out.size(); i-- > 1; t = t.parent()) out[i] = t.last_step().text;
+    return out;
+  }
 
   friend bool operator==(const trajectory& a, const trajectory& b) noexcept {
     return a.tree_ == b.tree_ && a.id_ == b.id_;
@@ -213,6 +346,13 @@ class trajectory {
   friend class trajectory_tree;
   trajectory(const trajectory_tree* tree, node_id id) noexcept : tree_(tree), id_(id) {}
   [[nodiscard]] const trajectory_tree::node& node() const noexcept { return tree_->get(id_); }
+  /// Writes the steps' texts back to front, the newest ending at `end`.
+  void write_steps(char* end) const noexcept {
+    for (const trajectory_tree::node* n = &node(); n->depth > 0; n = &tree_->get(n->parent)) {
+      end -= n->s.text.size();
+      if (!n->s.text.empty()) std::memcpy(end, n->s.text.data(), n->s.text.size());
+    }
+  }
 
   const trajectory_tree* tree_ = nullptr;
   node_id id_ = 0;
@@ -227,12 +367,17 @@ inline trajectory trajectory_tree::at(node_id id) const {
   return {this, id};
 }
 
-inline trajectory trajectory_tree::append(node_id parent, step s) {
+inline trajectory trajectory_tree::append(node_id parent, const step_view& s) {
   const node& p = checked(parent);
-  const std::uint64_t hash = detail::fnv1a(s.text, p.path_hash ^ 0x9e3779b97f4a7c15ULL);
+  step_view stored = s;
+  stored.text = store_text(s.text);
   const std::uint64_t tokens = p.tokens + s.tokens;
   const double logprob = p.logprob + s.logprob;
-  emplace(node{std::move(s), parent, p.depth + 1, tokens, logprob, std::numeric_limits<double>::quiet_NaN(), hash});
+  const std::uint64_t text_size = p.text_size + s.text.size();
+  const std::uint32_t depth = p.depth + 1;
+  node* slot = emplace();  // may allocate a block: `p` stays valid (blocks never move)
+  ::new (static_cast<void*>(slot))
+      node{stored, parent, depth, tokens, logprob, std::numeric_limits<double>::quiet_NaN(), text_size, {0}, {false}};
   return {this, static_cast<node_id>(size_ - 1)};
 }
 

@@ -301,7 +301,7 @@ TEST_CASE("finish strings end the trajectory with the token that completes them"
   const auto children = ctx.extend(gen, roots, keys);
   std::size_t finished = 0;
   for (const trajectory& c : children) {
-    const std::string& text = c.last_step().text;
+    const std::string_view text = c.last_step().text;
     if (c.finished()) {
       ++finished;
       CHECK(text.find('e') != std::string::npos);

@@ -282,14 +282,14 @@ TEST_CASE("a custom render: Math-Shepherd's tag after every step", "[llama_cpp][
   options.render = [](const trajectory& x) {
     std::string text(x.prompt());
     const auto steps = x.steps();
-    for (std::size_t i = 0; i < steps.size(); ++i) text += steps[i]->text + (i + 1 < steps.size() ? " ки" : "");
+    for (std::size_t i = 0; i < steps.size(); ++i) text.append(steps[i]->text).append(i + 1 < steps.size() ? " ки" : "");
     return text;
   };
   lc::token_probability_verifier v(tiny_model(), options, context(1024, 8));
   score_steps(v, {t.a});
   const auto s = score_steps(v, {t.a2});
   const std::string text =
-      std::string(t.a2.prompt()) + t.a.last_step().text + " ки" + t.a2.last_step().text + " ки";
+      std::string(t.a2.prompt()).append(t.a.last_step().text).append(" ки").append(t.a2.last_step().text).append(" ки");
   CHECK(s[0] == Approx(reference_score(text, v.step_tokens())).margin(1e-5));
   CHECK(v.stats().reused_tokens > 0);
 }

@@ -399,10 +399,10 @@ auto on_shuffled(Policy policy, std::uint64_t seed) {
       const trajectory& from = cs[perm[i]].path;
       const double mean = from.tokens() ? from.logprob() / static_cast<double>(from.tokens()) : 0.0;
       trajectory t = tree->root();
-      for (const step* s : cs[i].path.steps()) {
-        step copy = *s;
+      for (const step_view* s : cs[i].path.steps()) {
+        step_view copy = *s;
         copy.logprob = mean * copy.tokens;
-        t = tree->append(t.id(), std::move(copy));
+        t = tree->append(t.id(), copy);
       }
       out.push_back({t, cs[i].score, cs[i].answer});
     }

@@ -136,7 +136,7 @@ TEST_CASE("beam search options: look-ahead, duplicate filtering, aggregation, st
     auto scripts = std::vector<toy::script>{{toy::scripted_step("low"), toy::scripted_step("\\boxed{0} high", true)},
                                             {toy::scripted_step("mid"), toy::scripted_step("\\boxed{1} six", true)}};
     auto score = [](const trajectory& t) {
-      const std::string& s = t.last_step().text;
+      const std::string_view s = t.last_step().text;
       return s == "low" ? 0.1 : s.find("high") != std::string::npos ? 0.9 : s == "mid" ? 0.5 : 0.6;
     };
     toy::scripted_generator g1(scripts), g2(scripts);

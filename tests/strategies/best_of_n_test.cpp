@@ -62,7 +62,7 @@ TEST_CASE("best_of_n ties go to the lowest candidate index", "[best_of_n]") {
 TEST_CASE("best_of_n with a PRM scores every round once and aggregates", "[best_of_n]") {
   // Step score = 0.2 for a step containing "a" or "one", else 0.8.
   auto step_score = [](const trajectory& t) {
-    const std::string& s = t.last_step().text;
+    const std::string_view s = t.last_step().text;
     return s.find('a') != std::string::npos || s.find("one") != std::string::npos ? 0.2 : 0.8;
   };
   std::mt19937_64 rng(1);
@@ -106,7 +106,7 @@ struct mean_log_odds {
 TEST_CASE("best_of_n with a PRM rejects a NaN aggregate as step search does", "[best_of_n][errors]") {
   // Candidate 0's steps score 1 and 0 (NaN aggregate); the others score 0.5.
   auto step_score = [](const trajectory& t) {
-    const std::string& s = t.last_step().text;
+    const std::string_view s = t.last_step().text;
     return s == "one two" ? 1.0 : s == "\\boxed{1}" ? 0.0 : 0.5;
   };
   toy::scripted_generator gen(scripts());

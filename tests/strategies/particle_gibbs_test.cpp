@@ -19,7 +19,7 @@ namespace {
 
 std::vector<std::int64_t> states(const trajectory& t) {
   std::vector<std::int64_t> out;
-  for (const step* s : t.steps()) out.push_back(s->engine_state);
+  for (const step_view* s : t.steps()) out.push_back(s->engine_state);
   return out;
 }
 }  // namespace

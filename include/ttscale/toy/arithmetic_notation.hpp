@@ -109,7 +109,7 @@ struct compact_answer {
 /// right step, character for character.
 [[nodiscard]] inline bool compact_prefix_correct(const arithmetic_problem& p, const trajectory& t) {
   const std::vector<std::string> right = compact_solution(p);
-  const std::vector<const step*> steps = t.steps();
+  const std::vector<const step_view*> steps = t.steps();
   if (steps.size() > right.size()) return false;
   for (std::size_t i = 0; i < steps.size(); ++i)
     if (steps[i]->text != right[i]) return false;

@@ -138,7 +138,7 @@ class sampled_judge {
     const server_info server = client_.server();
     std::vector<std::string> prompts(items.size());
     for (std::size_t i = 0; i < items.size(); ++i)
-      prompts[i] = (options_.render ? options_.render(items[i]) : items[i].text()) + tag;
+      prompts[i] = detail::prompt_text(items[i], options_.render, tag);
     nlohmann::json body = {{"max_tokens", options_.max_tokens}, {"stream", false}};
     put_sampling(body, options_.sampling, server.dialect, who);
     std::uint64_t prompt_tokens = 0, cached = 0;

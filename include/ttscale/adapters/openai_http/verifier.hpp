@@ -60,11 +60,26 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE
 namespace openai_http {
+
+namespace detail {
+/// What a request sends for item `t`: render(t), or t's whole text (the
+/// prompt and every step) written once into a string of its exact size, then
+/// `tag`.
+inline std::string prompt_text(const trajectory& t, const std::function<std::string(const trajectory&)>& render,
+                               std::string_view tag = {}) {
+  if (render) return render(t).append(tag);
+  std::string out;
+  out.reserve(t.text_size() + tag.size());
+  t.append_text(out);
+  return out.append(tag);
+}
+}  // namespace detail
 
 /// Counters of a verifier over its life.
 struct verifier_stats {
@@ -122,7 +137,7 @@ class token_probability_verifier {
     const judge_ids ids = ids_after(tag, server);
     std::vector<std::string> prompts(items.size());
     for (std::size_t i = 0; i < items.size(); ++i)
-      prompts[i] = (options_.render ? options_.render(items[i]) : items[i].text()) + tag;
+      prompts[i] = detail::prompt_text(items[i], options_.render, tag);
     nlohmann::json body = {{"max_tokens", 1}, {"logprobs", options_.top_logprobs}, {"stream", false}};
     put_sampling(body, kernels::sampling_params{}, server.dialect, "openai_http::token_probability_verifier");
     verifier_stats call;
@@ -277,7 +292,7 @@ class json_reward_verifier {
       if (!options_.model.empty()) body["model"] = options_.model;
       nlohmann::json texts = nlohmann::json::array();
       for (std::size_t i = r * group; i < std::min(items.size(), (r + 1) * group); ++i)
-        texts.push_back(options_.render ? options_.render(items[i]) : items[i].text());
+        texts.push_back(detail::prompt_text(items[i], options_.render));
       body[options_.input_field] = std::move(texts);
       requests[r] = {options_.path, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
     }
