@@ -8,10 +8,9 @@
 // (TTSCALE_KERNELS_AT_LEVEL: a requires-clause on Ops::level), so every instantiation is
 // distinct per level, inline, and compiled with that level's target: ODR-safe in a
 // header-only library, and the register layer inlines into it. No #pragma once: included
-// once per body.
-#ifndef TTSCALE_KERNELS_BODY
-#error "define TTSCALE_KERNELS_BODY before including foreach_level.hpp"
-#endif
+// once per body. Included without TTSCALE_KERNELS_BODY (e.g. compiled on its own, as
+// CMake's header-set verification does) it does nothing.
+#ifdef TTSCALE_KERNELS_BODY
 
 #define TTSCALE_KERNELS_LEVEL level_baseline
 #include TTSCALE_KERNELS_BODY
@@ -34,3 +33,4 @@ TTSCALE_KERNELS_END_TARGET
 #endif
 
 #undef TTSCALE_KERNELS_BODY
+#endif  // TTSCALE_KERNELS_BODY
