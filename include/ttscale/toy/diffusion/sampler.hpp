@@ -170,6 +170,8 @@ class diffusion_sampler {
   }
   /// The level (0 = pure noise .. K = sample) of a node this sampler made; 0 for a root.
   [[nodiscard]] std::size_t level_of(const trajectory& node) const { return state_of(node).level; }
+  /// The point x a node holds (empty for a root); throws for a released node.
+  [[nodiscard]] vector point_of(const trajectory& node) const { return state_of(node).x; }
 
   void extend(std::span<const trajectory> prefixes, std::span<random_engine> engines, std::span<step> out) {
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
@@ -214,11 +216,24 @@ class diffusion_sampler {
 
   /// A step holding the initial noise z (level 0, not yet evaluated): the
   /// caller appends it to the root and extends it. Throws for a z of the wrong dimension.
-  [[nodiscard]] step from_noise(std::span<const double> z) {
-    if (z.size() != model_->dimension())
-      throw invalid_argument("toy::diffusion::diffusion_sampler: a noise of dimension " + std::to_string(z.size()) +
+  [[nodiscard]] step from_noise(std::span<const double> z) { return state_step(z, 0); }
+
+  /// A step holding the point x at `level` (0..K; not evaluated), e.g. an
+  /// exact data sample at level K to re-noise in a test. Throws for a wrong
+  /// dimension or a level above K.
+  [[nodiscard]] step state_step(std::span<const double> x, std::size_t level) {
+    if (x.size() != model_->dimension())
+      throw invalid_argument("toy::diffusion::diffusion_sampler: a point of dimension " + std::to_string(x.size()) +
                              " for a model of dimension " + std::to_string(model_->dimension()));
-    return step{"noise\n", 0, 0.0, false, store(node_state{vector(z.begin(), z.end()), 0, false, {}})};
+    if (level > o_.steps)
+      throw invalid_argument("toy::diffusion::diffusion_sampler: level " + std::to_string(level) + " above the last, " +
+                             std::to_string(o_.steps));
+    std::string text = level == 0 ? "noise\n" : "state t=";
+    if (level > 0) {
+      detail::append_number(text, time_at(level));
+      text += '\n';
+    }
+    return step{std::move(text), 0, 0.0, false, store(node_state{vector(x.begin(), x.end()), level, false, {}})};
   }
 
   /// A step moving `node` `back` levels up (towards noise) by the forward
