@@ -30,6 +30,7 @@
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
 #include <ttscale/detail/number_text.hpp>
+#include <ttscale/detail/require.hpp>
 #include <ttscale/generator.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/random.hpp>
@@ -142,6 +143,7 @@ template <generator G, process_verifier V, class Potential, class Scheme, budget
                                                               Engine& rng) {
   search_context<Budget> ctx("fk_steering", std::move(start), o.budget, o.exec, draw_seed(rng));
   return ctx.run([&] {
+    detail::require_at_least(ctx.name(), "options.resampling_interval", o.resampling_interval, 1);
     if constexpr (requires { o.potential.lambda; }) {
       if (!(o.potential.lambda > 0.0) || !std::isfinite(o.potential.lambda))
         ctx.fail_argument("options.potential.lambda must be finite and > 0 (got " +
