@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ttscale/search_context.hpp>
+#include <ttscale/strategies/best_of_n.hpp>
 #include <ttscale/toy/diffusion/sampler.hpp>
 #include <ttscale/toy/diffusion/verifiers.hpp>
 
@@ -38,6 +39,21 @@ struct diffusion_world {
   }
 };
 
+struct mean_and_error {
+  double mean = 0, standard_error = 0;
+};
+
+/// The mean of d and its standard error sd(d) / sqrt(|d|).
+inline mean_and_error mean_with_standard_error(const std::vector<double>& d) {
+  mean_and_error out;
+  const double count = static_cast<double>(d.size());
+  for (double x : d) out.mean += x / count;
+  double ss = 0;
+  for (double x : d) ss += (x - out.mean) * (x - out.mean);
+  out.standard_error = std::sqrt(ss / (count - 1) / count);
+  return out;
+}
+
 struct paired_hits {
   double strategy_rate = 0, baseline_rate = 0;
   double strategy_nfe = 0, baseline_nfe = 0;  // mean NFEs (tokens) per seed
@@ -53,23 +69,37 @@ paired_hits compare_hit_rates(const diffusion_world& w, std::size_t seeds, const
   for (std::size_t seed = 0; seed < seeds; ++seed) {
     const auto s = strategy(seed);
     const auto b = baseline(seed);
-    const double hs = w.hit(s), hb = w.hit(b);
-    out.strategy_rate += hs;
-    out.baseline_rate += hb;
-    out.strategy_nfe += static_cast<double>(s.spent.tokens);
-    out.baseline_nfe += static_cast<double>(b.spent.tokens);
-    d.push_back(hs - hb);
+    const double p = static_cast<double>(seeds);
+    out.strategy_rate += w.hit(s) / p;
+    out.baseline_rate += w.hit(b) / p;
+    out.strategy_nfe += static_cast<double>(s.spent.tokens) / p;
+    out.baseline_nfe += static_cast<double>(b.spent.tokens) / p;
+    d.push_back(double(w.hit(s)) - double(w.hit(b)));
   }
-  const double p = static_cast<double>(seeds);
-  out.strategy_rate /= p;
-  out.baseline_rate /= p;
-  out.strategy_nfe /= p;
-  out.baseline_nfe /= p;
-  out.difference = out.strategy_rate - out.baseline_rate;
-  double ss = 0;
-  for (double x : d) ss += (x - out.difference) * (x - out.difference);
-  out.standard_error = std::sqrt(ss / (p - 1) / p);
+  const mean_and_error e = mean_with_standard_error(d);
+  out.difference = e.mean;
+  out.standard_error = e.standard_error;
   return out;
+}
+
+/// search(gen, rng) against random search — best_of_n with n samples and the
+/// exact verifier — on a fresh `kind` sampler of `steps` steps per run,
+/// paired over `seeds` seeds.
+template <class Search>
+paired_hits against_random_search(const diffusion_world& w, toy::diffusion::sampler_kind kind, std::size_t steps,
+                                  std::size_t seeds, std::size_t n, const Search& search) {
+  auto run = [&](std::size_t seed, const auto& how) {
+    toy::diffusion::diffusion_sampler gen = w.sampler(kind, steps);
+    std::mt19937_64 rng(seed);
+    return how(gen, rng);
+  };
+  return compare_hit_rates(
+      w, seeds, [&](std::size_t seed) { return run(seed, search); },
+      [&](std::size_t seed) {
+        return run(seed, [&](toy::diffusion::diffusion_sampler& gen, std::mt19937_64& rng) {
+          return best_of_n(gen, w.exact, "", best_of_n_options{.n = n, .max_steps = steps}, rng);
+        });
+      });
 }
 
 /// run(exec, rng) -> result: the same seed gives the same chosen sample and

@@ -68,20 +68,12 @@ TEST_CASE("FK steering beats random search at equal NFEs with the exact verifier
   const diffusion_world w;
   for (const char* potential : {"difference", "max", "sum"}) {
     INFO(potential);
-    const auto outcome = testing::compare_hit_rates(
-        w, 150,
-        [&](std::size_t seed) {
-          diffusion_sampler gen = w.sampler(sampler_kind::ddpm, 20);
-          std::mt19937_64 rng(seed);
+    const auto outcome = testing::against_random_search(
+        w, sampler_kind::ddpm, 20, 150, 4, [&](diffusion_sampler& gen, std::mt19937_64& rng) {
           const std::string p = potential;
           if (p == "max") return fk_steering(gen, w.exact, "", fk_steering_options{.n = 4, .potential = fk_potential::max{}}, rng);
           if (p == "sum") return fk_steering(gen, w.exact, "", fk_steering_options{.n = 4, .potential = fk_potential::sum{}}, rng);
           return fk_steering(gen, w.exact, "", fk_steering_options{.n = 4}, rng);
-        },
-        [&](std::size_t seed) {
-          diffusion_sampler gen = w.sampler(sampler_kind::ddpm, 20);
-          std::mt19937_64 rng(seed);
-          return best_of_n(gen, w.exact, "", best_of_n_options{.n = 4, .max_steps = 100}, rng);
         });
     INFO("FK " << outcome.strategy_rate << " vs best-of-N " << outcome.baseline_rate << ", se " << outcome.standard_error);
     CHECK(outcome.strategy_nfe == outcome.baseline_nfe);

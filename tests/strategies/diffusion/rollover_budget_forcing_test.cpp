@@ -91,17 +91,9 @@ TEST_CASE("RBF on the VP-SDE flow sampler beats random search with no fewer NFEs
     nfe += static_cast<double>(rollover_budget_forcing(gen, w.exact, "", o, rng).spent.tokens) / 20;
   }
   const std::size_t n = static_cast<std::size_t>(nfe / 20) + 1;
-  const auto outcome = testing::compare_hit_rates(
-      w, 150,
-      [&](std::size_t seed) {
-        diffusion_sampler gen = w.sampler(sampler_kind::flow_vp_sde, 20);
-        std::mt19937_64 rng(seed);
+  const auto outcome = testing::against_random_search(
+      w, sampler_kind::flow_vp_sde, 20, 150, n, [&](diffusion_sampler& gen, std::mt19937_64& rng) {
         return rollover_budget_forcing(gen, w.exact, "", o, rng);
-      },
-      [&](std::size_t seed) {
-        diffusion_sampler gen = w.sampler(sampler_kind::flow_vp_sde, 20);
-        std::mt19937_64 rng(seed);
-        return best_of_n(gen, w.exact, "", best_of_n_options{.n = n, .max_steps = 100}, rng);
       });
   INFO("RBF " << outcome.strategy_rate << " (" << outcome.strategy_nfe << " NFEs) vs best-of-" << n << " "
               << outcome.baseline_rate << " (" << outcome.baseline_nfe << " NFEs), se " << outcome.standard_error);

@@ -76,17 +76,9 @@ TEST_CASE("search over paths beats random search with the exact verifier", "[sea
     return search_over_paths(gen, w.exact, "", o, rng).spent.tokens;
   }();
   const std::size_t n = (nfe + 19) / 20;
-  const auto outcome = testing::compare_hit_rates(
-      w, 150,
-      [&](std::size_t seed) {
-        diffusion_sampler gen = w.sampler(sampler_kind::ddpm, 20);
-        std::mt19937_64 rng(seed);
+  const auto outcome = testing::against_random_search(
+      w, sampler_kind::ddpm, 20, 150, n, [&](diffusion_sampler& gen, std::mt19937_64& rng) {
         return search_over_paths(gen, w.exact, "", o, rng);
-      },
-      [&](std::size_t seed) {
-        diffusion_sampler gen = w.sampler(sampler_kind::ddpm, 20);
-        std::mt19937_64 rng(seed);
-        return best_of_n(gen, w.exact, "", best_of_n_options{.n = n, .max_steps = 100}, rng);
       });
   INFO("search over paths " << outcome.strategy_rate << " (" << outcome.strategy_nfe << " NFEs) vs best-of-" << n << " "
                             << outcome.baseline_rate << " (" << outcome.baseline_nfe << " NFEs), se "

@@ -9,6 +9,8 @@
 #include <ttscale/toy/diffusion/sampler.hpp>
 #include <ttscale/toy/diffusion/verifiers.hpp>
 
+#include "strategies/diffusion/diffusion_world.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -36,15 +38,8 @@ TEST_CASE("a wrong verifier: its reward rises with particles while the hit rate 
     hit_drop.push_back(hit_few - hit_many);
     reward_gain.push_back(reward_many - reward_few);
   }
-  auto mean_and_se = [](const std::vector<double>& d) {
-    double m = 0, ss = 0;
-    for (double x : d) m += x;
-    m /= static_cast<double>(d.size());
-    for (double x : d) ss += (x - m) * (x - m);
-    return std::pair{m, std::sqrt(ss / static_cast<double>(d.size() - 1) / static_cast<double>(d.size()))};
-  };
-  const auto [drop, drop_se] = mean_and_se(hit_drop);
-  const auto [gain, gain_se] = mean_and_se(reward_gain);
+  const auto [drop, drop_se] = testing::mean_with_standard_error(hit_drop);
+  const auto [gain, gain_se] = testing::mean_with_standard_error(reward_gain);
   INFO("hit rate falls by " << drop << " (se " << drop_se << "), wrong reward rises by " << gain << " (se " << gain_se << ")");
   CHECK(drop > 3 * drop_se);
   CHECK(gain > 3 * gain_se);

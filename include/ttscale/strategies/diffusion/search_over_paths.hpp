@@ -64,17 +64,23 @@ concept renoising_generator = generator<G> && requires(G& g, const trajectory& t
 };
 
 namespace detail {
-/// Releases, through the generator's own hook, nodes a strategy appended from
-/// a generator-made step but never extended (the search context never saw
-/// them, so it cannot).
-template <class G>
-void release_unextended(G& gen, std::span<const trajectory> starts, std::span<const trajectory> leaves) {
+/// Rolls nodes the strategy appended from generator-made steps (re-noised
+/// states, chosen noises) `max_steps` steps on (rollout's streams from
+/// first_index) and returns the leaves. The starts are released after: by the
+/// context if the generator extended them, else — the context never saw them
+/// (a round cut before reaching them) — through the generator's own hook.
+template <generator G, budget_policy B>
+std::vector<trajectory> roll_out_appended(search_context<B>& ctx, G& gen, std::span<const trajectory> starts,
+                                          std::size_t first_index, std::size_t max_steps) {
+  std::vector<trajectory> leaves = rollout(ctx, gen, starts, first_index, max_steps).leaves;
   if constexpr (releasing_generator<G>) {
     std::vector<trajectory> never;
     for (std::size_t i = 0; i < starts.size(); ++i)
       if (i >= leaves.size() || leaves[i] == starts[i]) never.push_back(starts[i]);
     if (!never.empty()) gen.release(never);
   }
+  ctx.release(starts);
+  return leaves;
 }
 }  // namespace detail
 
@@ -144,9 +150,7 @@ template <renoising_generator G, process_verifier V, budget_policy Budget, std::
       for (const trajectory& p : paths)
         if (!p.finished()) unfinished.push_back(p);
       ctx.release(unfinished);  // re-noised: never extended again
-      const std::vector<trajectory> leaves = rollout(ctx, gen, starts, round * o.n * o.m, o.backward).leaves;
-      detail::release_unextended(gen, starts, leaves);
-      ctx.release(starts);
+      const std::vector<trajectory> leaves = detail::roll_out_appended(ctx, gen, starts, round * o.n * o.m, o.backward);
       if (ctx.cut()) {
         paths = kept;
         scores = kept_scores;

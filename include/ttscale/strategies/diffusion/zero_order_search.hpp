@@ -35,7 +35,7 @@
 #include <ttscale/search_context.hpp>
 #include <ttscale/search_round.hpp>
 #include <ttscale/selection.hpp>
-#include <ttscale/strategies/diffusion/search_over_paths.hpp>  // detail::release_unextended
+#include <ttscale/strategies/diffusion/search_over_paths.hpp>  // detail::roll_out_appended
 #include <ttscale/trace.hpp>
 #include <ttscale/trajectory.hpp>
 #include <ttscale/verifier.hpp>
@@ -123,9 +123,7 @@ template <noise_space_generator G, outcome_verifier V, budget_policy Budget, std
         for (std::size_t i = 0; i < d; ++i) noises[j][i] = pivot[i] + o.lambda * noises[j][i] / norm;
         starts.push_back(ctx.tree().append(ctx.root().id(), gen.from_noise(noises[j])));
       }
-      const std::vector<trajectory> leaves = rollout(ctx, gen, starts, it * o.n, o.max_steps).leaves;
-      detail::release_unextended(gen, starts, leaves);
-      ctx.release(starts);
+      const std::vector<trajectory> leaves = detail::roll_out_appended(ctx, gen, starts, it * o.n, o.max_steps);
       if (ctx.cut()) break;
       std::vector<trajectory> finished;
       std::vector<std::size_t> which;
