@@ -5,7 +5,7 @@
 // FK steering is a particle filter over denoising steps: k particles x_T..x_0
 // are proposed by the sampler, weighted by potentials G_t built from
 // intermediate rewards r(x_t) (here: the reward of the Tweedie estimate
-// x0_hat, the paper's choice of intermediate reward for images), and
+// x0_hat, one of the paper's intermediate rewards, sec. 3.2), and
 // resampled every `resampling_interval` steps; the product of the potentials
 // tilts the samples towards exp(lambda r(x_0)) p(x_0). The potentials
 // (sec. 3.1 and Table 1 of the paper), with r_{T+1} = 0:

@@ -9,11 +9,14 @@
 //
 //   pivot p ~ N(0, I)
 //   for i = 1..iterations:
-//     y_j = p + lambda u_j, u_j uniform on the unit sphere, j = 1..N   (the neighbourhood {y : |y - p| = lambda})
+//     y_j = p + lambda u_j, u_j uniform on the unit sphere, j = 1..N   (the pivot's lambda-neighbourhood)
 //     x_j = sampler(y_j); s_j = verifier(x_j)                            (one batched rollout, one batched call)
 //     p <- y_{argmax s}                                                  (the paper: the best candidate is the new pivot)
 //   return the best sample seen
 //
+// We draw the candidates on the neighbourhood's boundary |y - p| = lambda, so
+// every step moves exactly lambda (the tests check it); the paper's
+// neighbourhood is a ball of radius lambda around the pivot.
 // The sampler should be deterministic given its noise (DDIM or the flow ODE)
 // for the neighbourhood to mean anything, but any noise_space_generator
 // works. Samples: N * iterations; with a K-step sampler, N * iterations * K
