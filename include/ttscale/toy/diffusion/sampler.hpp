@@ -49,9 +49,11 @@
 #include <ttscale/detail/number_text.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/random.hpp>
+#include <ttscale/toy/arithmetic.hpp>  // toy::detail::standard_normal
 #include <ttscale/toy/diffusion/mixture.hpp>
 #include <ttscale/trajectory.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
