@@ -101,6 +101,10 @@ TEST_CASE("fk_steering: bad input names the strategy, the item and the value", "
                     "fk_steering: options.potential.lambda must be finite and > 0 (got -1.5)");
   CHECK_THROWS_WITH(fk_steering(gen, w.exact, "", fk_steering_options{.resampling_interval = 0}, rng),
                     "fk_steering: options.resampling_interval must be at least 1 (got 0)");
+  // The interval trigger is the particle filter's own option too, checked there by name.
+  CHECK_THROWS_WITH(
+      particle_filter(gen, w.exact, "", particle_filter_options{.resample_when = resample_when::interval{0}}, rng),
+      "particle_filter: options.resample_when.rounds must be at least 1 (got 0)");
   testing::nan_reward nan;
   CHECK_THROWS_AS(fk_steering(gen, nan, "", fk_steering_options{.n = 3}, rng), invalid_score);
   CHECK_THROWS_WITH(fk_steering(gen, nan, "", fk_steering_options{.n = 3}, rng),
