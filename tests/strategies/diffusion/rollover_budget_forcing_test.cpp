@@ -36,7 +36,7 @@ struct scripted_steps {
   }
 };
 double reward_in(const trajectory& t) {
-  const std::string& s = t.last_step().text;
+  const std::string s(t.last_step().text);
   return std::stod(s.substr(s.find("r=") + 2));
 }
 }  // namespace
