@@ -39,7 +39,9 @@
 // noise z (zero-order search), renoise(node, back, rng) one that moves a node
 // `back` levels up by the forward process (search over paths). Such steps are
 // appended by the strategy; their slots are freed when the search releases
-// the node (or by calling release on it if it is never extended).
+// the node (or by calling release on it if it is never extended). Not for
+// nested strategies or as_completion_sampler: they copy a prefix's steps,
+// engine_state included, so releasing a copy would free the original's state.
 //
 // Thread-safe (a mutex guards the slots); results never depend on batching:
 // item i draws only from engines[i]. Cost: O(C d) per NFE (C components).
