@@ -20,6 +20,10 @@
 #include <ttscale/strategies/adaptive_consistency.hpp>
 #include <ttscale/strategies/beam_search.hpp>
 #include <ttscale/strategies/best_of_n.hpp>
+#include <ttscale/strategies/diffusion/fk_steering.hpp>
+#include <ttscale/strategies/diffusion/rollover_budget_forcing.hpp>
+#include <ttscale/strategies/diffusion/search_over_paths.hpp>
+#include <ttscale/strategies/diffusion/zero_order_search.hpp>
 #include <ttscale/strategies/dvts.hpp>
 #include <ttscale/strategies/entropic_particle_filter.hpp>
 #include <ttscale/strategies/first_finish.hpp>
@@ -30,6 +34,9 @@
 #include <ttscale/strategies/particle_gibbs.hpp>
 #include <ttscale/strategies/rebase.hpp>
 #include <ttscale/toy/arithmetic.hpp>
+#include <ttscale/toy/diffusion/mixture.hpp>
+#include <ttscale/toy/diffusion/sampler.hpp>
+#include <ttscale/toy/diffusion/verifiers.hpp>
 #include <ttscale/toy/noisy_judge.hpp>
 #include <ttscale/toy/overconfident_prm.hpp>
 #include <ttscale/toy/scripted.hpp>

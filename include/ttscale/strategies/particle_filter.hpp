@@ -23,7 +23,7 @@
 // Policies (strategies/detail/particle_weights.hpp): log_weight_from::
 // logit_reward / log_reward / reward / step_confidence / path_confidence;
 // kernels::systematic / multinomial / stratified / residual / ssp resampling
-// (kernels/resample.hpp); resample_when::every_round or ess_below{f} (between
+// (kernels/resample.hpp); resample_when::every_round, ess_below{f} or interval{k} (between
 // resamplings the incremental log-weights add up); finished_particles::
 // compete (the published code: a finished particle keeps its final weight and
 // takes part in every resampling) or stay_fixed (it leaves the population and
@@ -66,7 +66,7 @@ struct particle_filter_options {
   std::size_t max_steps = 64;        ///< rounds; also the annealing horizon (>= 1)
   Weight log_weight{};                 ///< reward -> incremental log-weight
   Scheme resampling{};               ///< resampling scheme (kernels)
-  Trigger resample_when{};           ///< every round, or when ESS < fraction * N
+  Trigger resample_when{};           ///< every round, when ESS < fraction * N, or every k-th round
   linear_temperature temperature{};  ///< softmax temperature, linear from start to end
   Finished finished{};               ///< finished particles compete or stay fixed
   Score candidate_score{};           ///< candidate.score: normalised weight or reward

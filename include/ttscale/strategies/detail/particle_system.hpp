@@ -458,7 +458,7 @@ void run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& 
     if (!any_unfinished(st) || t + 1 == plan.max_steps) break;  // no resampling after the last weighing
     if (!collect_competing<Finished>(st, ws)) continue;
     particle_round rec = temper(ctx, st, plan, t, ws);
-    rec.resampled = plan.trigger(rec.ess, ws.competing.size());
+    rec.resampled = resample_fires(plan.trigger, rec.ess, ws.competing.size(), t);
     if (rec.resampled) {
       const bool conditional = draw_ancestors(ctx, st, plan, ref, t, ws, rec);
       move_to_ancestors(ctx, st, conditional, ws, rec);
@@ -511,6 +511,8 @@ void validate_particle_options(const search_context<B>& ctx, std::size_t n, std:
       ctx.fail_argument("options.resample_when.fraction must be in [0, 1] (got " + detail::number_text(trigger.fraction) +
                         ")");
   }
+  if constexpr (requires { trigger.rounds; })
+    detail::require_at_least(ctx.name(), "options.resample_when.rounds", trigger.rounds, 1);
   if constexpr (requires { weight.epsilon; }) {
     if (!(weight.epsilon > 0.0 && weight.epsilon < 0.5))
       ctx.fail_argument("options.log_weight.epsilon must be in (0, 0.5) (got " + detail::number_text(weight.epsilon) + ")");

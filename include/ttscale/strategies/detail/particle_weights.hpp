@@ -115,11 +115,23 @@ inline constexpr step_confidence_t step_confidence{};
 inline constexpr path_confidence_t path_confidence{};
 }  // namespace log_weight_from
 
-/// When to resample: `operator()(ess, n)` is true to resample this round.
+/// When to resample: `operator()(ess, n)` — or `operator()(ess, n, round)`
+/// for a trigger that reads the round t (from 0) — is true to resample this round.
 template <class T>
 concept resample_trigger = requires(const T& t, double ess, std::size_t n) {
   { t(ess, n) } -> std::convertible_to<bool>;
+} || requires(const T& t, double ess, std::size_t n, std::size_t round) {
+  { t(ess, n, round) } -> std::convertible_to<bool>;
 };
+
+namespace detail {
+/// Asks `trigger` whether to resample at `round` (the round-reading form first).
+template <resample_trigger T>
+[[nodiscard]] bool resample_fires(const T& trigger, double ess, std::size_t n, std::size_t round) {
+  if constexpr (requires { { trigger(ess, n, round) } -> std::convertible_to<bool>; }) return trigger(ess, n, round);
+  else return trigger(ess, n);
+}
+}  // namespace detail
 
 namespace resample_when {
 /// Every round (Puri et al. 2025, Alg. 1).
@@ -131,6 +143,14 @@ struct every_round_t {
 struct ess_below {
   double fraction = 0.5;
   bool operator()(double ess, std::size_t n) const noexcept { return ess < fraction * static_cast<double>(n); }
+};
+/// Every `rounds`-th round (after rounds `rounds` - 1, 2 `rounds` - 1, ...):
+/// a fixed resampling interval, as FK steering's (Singhal et al. 2025, sec. 3,
+/// "resampling schedule"); between resamplings the incremental log-weights
+/// add up. interval{1} is every_round.
+struct interval {
+  std::size_t rounds = 1;
+  bool operator()(double, std::size_t, std::size_t round) const noexcept { return rounds > 0 && (round + 1) % rounds == 0; }
 };
 inline constexpr every_round_t every_round{};
 }  // namespace resample_when
