@@ -2,6 +2,8 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
 
+#include "strategies/across_executions.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <limits>
@@ -193,20 +195,7 @@ TEST_CASE("A* budgets and bad input", "[a_star][budget][errors]") {
 }
 
 TEST_CASE("A* is deterministic across threads and batch sizes", "[a_star][determinism]") {
-  const auto problems = toy::make_problems({.count = 3, .min_level = 4, .max_level = 5, .seed = 9});
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 2});
-    std::vector<std::string> texts;
-    std::vector<std::uint64_t> tokens;
-    for (execution exec : {execution{}, execution{.batch_size = 3, .threads = 2}}) {
-      std::mt19937_64 rng(8);
-      const auto r = a_star(gen, prm, p.prompt(),
-                            a_star_options{.continuations = 4, .expansions_per_round = 2, .exec = exec}, rng);
-      texts.push_back(r.has_choice() ? r.chosen().path.text() : "");
-      tokens.push_back(r.spent.tokens);
-    }
-    CHECK(texts[0] == texts[1]);
-    CHECK(tokens[0] == tokens[1]);
-  }
+  testing::check_same_across_executions([](auto& gen, auto& prm, const auto& p, execution exec, auto& rng) {
+    return a_star(gen, prm, p.prompt(), a_star_options{.continuations = 4, .expansions_per_round = 2, .exec = exec}, rng);
+  });
 }

@@ -3,6 +3,9 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
 
+#include "strategies/across_executions.hpp"
+#include "strategies/random_words.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -17,24 +20,8 @@
 using namespace ttscale;
 
 namespace {
-// Every step is a distinct random word from its stream, 1-4 tokens; the
-// trajectory finishes (with answer = depth parity) at `finish_depth`.
-struct random_word_generator {
-  static constexpr bool thread_safe = true;
-  std::size_t finish_depth = 3;
-  void extend(std::span<const trajectory> p, std::span<random_engine> e, std::span<step> out) const {
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      const std::uint64_t word = e[i]() % 1000000;
-      out[i].text = std::to_string(word);  // (not "w" + ...: GCC 12's -Wrestrict false positive)
-      out[i].text += ' ';
-      out[i].tokens = 1 + static_cast<std::uint32_t>(word % 4);
-      out[i].finished = p[i].depth() + 1 >= finish_depth;
-      if (out[i].finished) out[i].text += "\\boxed{" + std::to_string(word % 3) + "}";
-    }
-  }
-};
-// A PRM whose score is a fixed pseudo-random function of the whole path.
-double path_score(const trajectory& t) { return static_cast<double>(t.path_hash() % 1000) / 1000.0; }
+using testing::path_score;
+using testing::random_word_generator;
 std::uint64_t tree_tokens(const trajectory_tree& tree) {
   std::uint64_t sum = 0;
   for (node_id id = 1; id < tree.size(); ++id) sum += tree.at(id).last_step().tokens;
@@ -43,7 +30,7 @@ std::uint64_t tree_tokens(const trajectory_tree& tree) {
 }  // namespace
 
 TEST_CASE("beam search keeps exactly the top N/M each round and expands each M ways", "[beam_search]") {
-  random_word_generator gen{.finish_depth = 4};
+  random_word_generator gen{.finish_depth = 4, .finish_one_in = 0};
   toy::function_prm prm{path_score};
   search_trace trace;
   std::mt19937_64 rng(3);
@@ -106,7 +93,7 @@ TEST_CASE("beam search calls the generator and the PRM once per round for all li
 TEST_CASE("beam search options: look-ahead, duplicate filtering, aggregation, stochastic selection", "[beam_search]") {
   std::mt19937_64 rng(5);
   SECTION("look-ahead rolls k steps per round and judges the step by the PRM at the end") {
-    random_word_generator gen{.finish_depth = 4};
+    random_word_generator gen{.finish_depth = 4, .finish_one_in = 0};
     toy::function_prm prm{path_score};
     const auto r = beam_search(gen, prm, "Q", beam_search_options{.n = 4, .beam_width = 2, .lookahead = 2}, rng);
     // Round d: 4 children + look-ahead of the unfinished ones (2 steps, capped by finishing).
@@ -148,7 +135,7 @@ TEST_CASE("beam search options: look-ahead, duplicate filtering, aggregation, st
     CHECK(min.chosen().score == 0.5);
   }
   SECTION("stochastic selection keeps N/M and is reproducible from the seed") {
-    random_word_generator gen{.finish_depth = 5};
+    random_word_generator gen{.finish_depth = 5, .finish_one_in = 0};
     toy::function_prm prm{path_score};
     std::mt19937_64 a(9), b(9);
     const auto r1 = beam_search(gen, prm, "Q", beam_search_options{.n = 8, .beam_width = 2, .temperature = 0.5}, a);
@@ -159,7 +146,7 @@ TEST_CASE("beam search options: look-ahead, duplicate filtering, aggregation, st
 }
 
 TEST_CASE("beam search stops at each budget limit with exact accounting", "[beam_search][budget]") {
-  random_word_generator gen{.finish_depth = 6};
+  random_word_generator gen{.finish_depth = 6, .finish_one_in = 0};
   toy::function_prm prm{path_score};
   std::mt19937_64 rng(2);
   SECTION("tokens: checked before each round") {
@@ -232,7 +219,7 @@ TEST_CASE("beam search rejects bad input with clear errors", "[beam_search][erro
   }
 
   // A generator that never finishes stops at max_depth with no candidate.
-  random_word_generator endless{.finish_depth = 1000};
+  random_word_generator endless{.finish_depth = 1000, .finish_one_in = 0};
   const auto r = beam_search(endless, prm, "Q", beam_search_options{.n = 4, .beam_width = 2, .max_depth = 5}, rng);
   CHECK(r.stopped == stop_reason::depth_limit);
   CHECK(r.candidates.empty());
@@ -242,23 +229,9 @@ TEST_CASE("beam search rejects bad input with clear errors", "[beam_search][erro
 }
 
 TEST_CASE("beam search is deterministic across threads and batch sizes", "[beam_search][determinism]") {
-  const auto problems = toy::make_problems({.count = 3, .min_level = 4, .max_level = 5, .seed = 11});
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 4});
-    std::vector<std::string> texts;
-    std::vector<std::uint64_t> tokens;
-    for (execution exec : {execution{}, execution{.batch_size = 3, .threads = 2}, execution{.batch_size = 7, .threads = 1}}) {
-      std::mt19937_64 rng(42);
-      const auto r = beam_search(gen, prm, p.prompt(), beam_search_options{.n = 16, .beam_width = 4, .lookahead = 1, .exec = exec}, rng);
-      texts.push_back(r.has_choice() ? r.chosen().path.text() : "");
-      tokens.push_back(r.spent.tokens);
-    }
-    CHECK(texts[0] == texts[1]);
-    CHECK(texts[0] == texts[2]);
-    CHECK(tokens[0] == tokens[1]);
-    CHECK(tokens[0] == tokens[2]);
-  }
+  testing::check_same_across_executions([](auto& gen, auto& prm, const auto& p, execution exec, auto& rng) {
+    return beam_search(gen, prm, p.prompt(), beam_search_options{.n = 16, .beam_width = 4, .lookahead = 1, .exec = exec}, rng);
+  });
 }
 
 TEST_CASE("beam search retains finished beams and still draws N children per round", "[beam_search]") {

@@ -2,6 +2,8 @@
 #include <ttscale/toy/arithmetic.hpp>
 #include <ttscale/toy/scripted.hpp>
 
+#include "strategies/across_executions.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <limits>
@@ -134,19 +136,7 @@ TEST_CASE("dvts budgets and bad input", "[dvts][budget][errors]") {
 }
 
 TEST_CASE("dvts is deterministic across threads and batch sizes", "[dvts][determinism]") {
-  const auto problems = toy::make_problems({.count = 3, .min_level = 4, .max_level = 5, .seed = 5});
-  for (const auto& p : problems) {
-    toy::arithmetic_generator gen(p);
-    toy::noisy_prm prm(p, {.auc = 0.9, .seed = 2});
-    std::vector<std::string> texts;
-    std::vector<std::uint64_t> tokens;
-    for (execution exec : {execution{}, execution{.batch_size = 5, .threads = 2}}) {
-      std::mt19937_64 rng(8);
-      const auto r = dvts(gen, prm, p.prompt(), dvts_options{.n = 16, .beam_width = 4, .exec = exec}, rng);
-      texts.push_back(r.has_choice() ? r.chosen().path.text() : "");
-      tokens.push_back(r.spent.tokens);
-    }
-    CHECK(texts[0] == texts[1]);
-    CHECK(tokens[0] == tokens[1]);
-  }
+  testing::check_same_across_executions([](auto& gen, auto& prm, const auto& p, execution exec, auto& rng) {
+    return dvts(gen, prm, p.prompt(), dvts_options{.n = 16, .beam_width = 4, .exec = exec}, rng);
+  });
 }

@@ -9,6 +9,7 @@
 
 #include "strategies/across_executions.hpp"
 #include "strategies/paired_comparison.hpp"
+#include "strategies/random_words.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -34,22 +35,11 @@ double word_reward(const trajectory& t) {
 toy::script solved_after(std::string first, std::string answer) {
   return {toy::scripted_step(std::move(first)), toy::scripted_step("so \\boxed{" + answer + "}", true)};
 }
-// As in beam_search_test: random words from the item's stream, finishing at finish_depth.
-struct random_word_generator {
-  static constexpr bool thread_safe = true;
-  std::size_t finish_depth = 3;
-  void extend(std::span<const trajectory> p, std::span<random_engine> e, std::span<step> out) const {
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      const std::uint64_t word = e[i]() % 1000000;
-      out[i].text = std::to_string(word);
-      out[i].text += ' ';
-      out[i].tokens = 1 + static_cast<std::uint32_t>(word % 4);
-      out[i].finished = p[i].depth() + 1 >= finish_depth || word % 7 == 0;
-      if (out[i].finished) out[i].text += "\\boxed{" + std::to_string(word % 3) + "}";
-    }
-  }
+using testing::path_score;
+// Random words, some finishing early (one in 7), so solutions complete at different depths.
+struct random_word_generator : testing::random_word_generator {
+  explicit random_word_generator(std::size_t depth = 3) : testing::random_word_generator{depth, 7} {}
 };
-double path_score(const trajectory& t) { return static_cast<double>(t.path_hash() % 1000) / 1000.0; }
 }  // namespace
 
 TEST_CASE("rebase splits the budget over the frontier by softmax(reward / T), exactly", "[rebase]") {
@@ -97,7 +87,7 @@ TEST_CASE("rebase: each completed solution takes one unit off the remaining budg
 }
 
 TEST_CASE("rebase widths follow the apportionment kernel in every round", "[rebase]") {
-  random_word_generator gen{.finish_depth = 6};
+  random_word_generator gen(6);
   toy::function_prm prm{path_score};
   for (double temperature : {0.02, 0.2, 5.0}) {
     INFO("T = " << temperature);
@@ -136,7 +126,7 @@ TEST_CASE("rebase widths follow the apportionment kernel in every round", "[reba
 }
 
 TEST_CASE("rebase stops at each budget limit with exact accounting", "[rebase][budget]") {
-  random_word_generator gen{.finish_depth = 6};
+  random_word_generator gen(6);
   toy::function_prm prm{path_score};
   std::mt19937_64 rng(2);
   SECTION("samples: fewer solutions sought, and the reason is reported") {
