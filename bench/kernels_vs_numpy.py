@@ -554,19 +554,39 @@ def check_all(builds, n, seed, with_numba):
     return levels
 
 
-def time_per_element(fn, n, reps, min_time, pool):
-    fn(0)  # warm: first-use allocation, page faults, numba dispatch
-    t0 = time.perf_counter_ns()
-    fn(1)
-    once = max(time.perf_counter_ns() - t0, 1)
-    calls = max(pool, int(min_time * 1e9 / once))
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter_ns()
-        for i in range(calls):
-            fn(i)
-        samples.append((time.perf_counter_ns() - t0) / calls / n)
-    return statistics.median(samples)
+class timings:
+    """Times many functions interleaved: repetition r of every function runs before
+    repetition r + 1 of any, so a burst of load on a shared machine hits the peer and
+    ttscale alike instead of one row. ns per element, median over the repetitions."""
+
+    def __init__(self, n, reps, min_time, pool):
+        self.n, self.reps, self.min_time, self.pool = n, reps, min_time, pool
+        self.fns = []
+        self.results = []
+
+    def add(self, fn):
+        self.fns.append(fn)
+        return len(self.fns) - 1
+
+    def run(self):
+        calls = []
+        for fn in self.fns:
+            fn(0)  # warm: first-use allocation, page faults, numba dispatch
+            t0 = time.perf_counter_ns()
+            fn(1)
+            once = max(time.perf_counter_ns() - t0, 1)
+            calls.append(max(self.pool, int(self.min_time * 1e9 / once)))
+        samples = [[] for _ in self.fns]
+        for _ in range(self.reps):
+            for k, fn in enumerate(self.fns):
+                t0 = time.perf_counter_ns()
+                for i in range(calls[k]):
+                    fn(i)
+                samples[k].append((time.perf_counter_ns() - t0) / calls[k] / self.n)
+        self.results = [statistics.median(s) for s in samples]
+
+    def __getitem__(self, handle):
+        return None if handle is None else self.results[handle]
 
 
 def machine():
@@ -671,7 +691,8 @@ def main():
     tmp = np.empty(n)
     out = np.empty(n)
     rng = np.random.default_rng(args.seed)
-    T = lambda fn: time_per_element(fn, n, args.reps, args.min_time, pool)  # noqa: E731
+    timed = timings(n, args.reps, args.min_time, pool)
+    T = timed.add
 
     rows = []  # (kernel, numpy, numba, [ttscale per build], note)
     rows.append(("exp-normalise (softmax)",
@@ -688,7 +709,7 @@ def main():
                  T(lambda i: np_ess_from_log_weights(wide[i % pool], tmp)),
                  T(lambda i: nb_ess(wide[i % pool])) if with_numba else None,
                  [T(lambda i, b=b: b.ess(wide[i % pool])) for b in builds],
-                 f"numpy from normalised weights: {fmt(from_weights)}"))
+                 "from_weights"))
     numpy_r = make_numpy_resamplers(rng, n)
     numba_r = make_numba_resamplers(n) if with_numba else {}
     for name in RESAMPLING:
@@ -699,7 +720,12 @@ def main():
     floors = {"numpy x.sum()": T(lambda i: wide[i % pool].sum())}
     for b in builds:
         floors[f"C sum, {b.label}"] = T(lambda i, b=b: b.sum(wide[i % pool]))
+    timed.run()
+    floors = {k: timed[h] for k, h in floors.items()}
     floor = min(floors.values())
+    rows = [(kernel, timed[t_np], timed[t_nb], [timed[t] for t in ts],
+             f"numpy from normalised weights: {fmt(timed[from_weights])}" if note else "")
+            for kernel, t_np, t_nb, ts, note in rows]
 
     model, isa, load_after, cpus = machine()
     out_lines = []
@@ -709,7 +735,8 @@ def main():
       f", Python {platform.python_version()}; ttscale builds: " +
       ", ".join(f"{b.label} runs {b.isa()} ({'run-time dispatch' if b.dispatched() else 'static'})" for b in builds) +
       ".  ")
-    w(f"float64, N = M = {n}, ns per element, median of {args.reps} repetitions of ≥ {args.min_time} s; "
+    w(f"float64, N = M = {n}, ns per element, median of {args.reps} interleaved repetitions of ≥ {args.min_time} s "
+      f"(wall clock, time.perf_counter_ns); "
       f"streaming floor {fmt(floor)} ns (fastest of " + ", ".join(f"{k} {fmt(v)}" for k, v in floors.items()) + ").")
     w("")
     head = ["kernel", "numpy", "numba"] + [f"ttscale {b.label}" for b in builds] + \
