@@ -617,6 +617,16 @@ def machine():
     return model, isa, load, os.cpu_count()
 
 
+def numpy_simd():
+    # numpy picks its own SIMD paths at run time; name the widest it runs here.
+    try:
+        from numpy.core import _multiarray_umath as mu
+        active = [f for f in mu.__cpu_dispatch__ if mu.__cpu_features__.get(f)]
+        return "SIMD dispatch up to " + (active[-1] if active else "its baseline")
+    except (ImportError, AttributeError):
+        return "SIMD dispatch unknown"
+
+
 def fmt(v):
     if v is None:
         return "—"
@@ -731,7 +741,9 @@ def main():
     out_lines = []
     w = out_lines.append
     w(f"Machine: {model}, {cpus} logical CPUs, ISA flags: {isa}; load average before / after the run: {load_before} / {load_after}.  ")
-    w(f"numpy {np.__version__}" + (f", numba {numba.__version__}" if with_numba else ", numba not used") +
+    w(f"numpy {np.__version__} ({numpy_simd()})" +
+      (f", numba {numba.__version__} ({'with' if getattr(numba.config, 'USING_SVML', False) else 'without'} SVML)"
+       if with_numba else ", numba not used") +
       f", Python {platform.python_version()}; ttscale builds: " +
       ", ".join(f"{b.label} runs {b.isa()} ({'run-time dispatch' if b.dispatched() else 'static'})" for b in builds) +
       ".  ")
