@@ -3,8 +3,10 @@
 
 Loads one or more builds of the C ABI shim (bench/kernels_capi.cpp, CMake targets
 ttscale_kernels_capi and ttscale_kernels_capi_native) with ctypes and times, on the same
-arrays and with the same timer (time.perf_counter_ns; median of --reps repetitions, each
-of enough calls to last --min-time seconds; ns per element), these float64 kernels:
+arrays and with the same timer (--timer cpu: the process's CPU time, time.process_time_ns,
+as kernels_numeric_bench measures CPU time; --timer wall: time.perf_counter_ns), single-
+threaded, the repetitions of all implementations interleaved (median of --reps, each of
+enough calls to last --min-time seconds; ns per element), these float64 kernels:
 
   exp-normalise (softmax), logsumexp, ESS from log-weights (numpy also from normalised
   weights), and the resampling schemes from log-weights: systematic, multinomial,
@@ -46,6 +48,10 @@ import platform
 import statistics
 import sys
 import time
+
+# Single-threaded, as ttscale's kernels are: numpy's np.dot may call a threaded OpenBLAS.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
 
 try:
     import numpy as np
@@ -559,8 +565,8 @@ class timings:
     repetition r + 1 of any, so a burst of load on a shared machine hits the peer and
     ttscale alike instead of one row. ns per element, median over the repetitions."""
 
-    def __init__(self, n, reps, min_time, pool):
-        self.n, self.reps, self.min_time, self.pool = n, reps, min_time, pool
+    def __init__(self, n, reps, min_time, pool, clock):
+        self.n, self.reps, self.min_time, self.pool, self.clock = n, reps, min_time, pool, clock
         self.fns = []
         self.results = []
 
@@ -574,15 +580,15 @@ class timings:
             fn(0)  # warm: first-use allocation, page faults, numba dispatch
             t0 = time.perf_counter_ns()
             fn(1)
-            once = max(time.perf_counter_ns() - t0, 1)
+            once = max(time.perf_counter_ns() - t0, 1)  # wall clock: calls last min_time in real time
             calls.append(max(self.pool, int(self.min_time * 1e9 / once)))
         samples = [[] for _ in self.fns]
         for _ in range(self.reps):
             for k, fn in enumerate(self.fns):
-                t0 = time.perf_counter_ns()
+                t0 = self.clock()
                 for i in range(calls[k]):
                     fn(i)
-                samples[k].append((time.perf_counter_ns() - t0) / calls[k] / self.n)
+                samples[k].append((self.clock() - t0) / calls[k] / self.n)
         self.results = [statistics.median(s) for s in samples]
 
     def __getitem__(self, handle):
@@ -654,6 +660,9 @@ def main():
                    help="CMake build directory holding bench/libttscale_kernels_capi{,_native}.so (default build)")
     p.add_argument("--lib", action="append", default=[], metavar="LABEL=PATH",
                    help="a build of the C ABI shim to load (repeatable; replaces --build's)")
+    p.add_argument("--timer", choices=["cpu", "wall"], default="cpu",
+                   help="cpu: the process's CPU time (time.process_time_ns; as kernels_numeric_bench, "
+                        "robust to other processes taking the core); wall: time.perf_counter_ns (default cpu)")
     p.add_argument("--no-numba", action="store_true", help="leave numba out even if it imports")
     p.add_argument("--check-only", action="store_true", help="run the agreement checks only")
     p.add_argument("--markdown", action="store_true", help="print only the markdown section (pasteable)")
@@ -701,7 +710,8 @@ def main():
     tmp = np.empty(n)
     out = np.empty(n)
     rng = np.random.default_rng(args.seed)
-    timed = timings(n, args.reps, args.min_time, pool)
+    clock = time.process_time_ns if args.timer == "cpu" else time.perf_counter_ns
+    timed = timings(n, args.reps, args.min_time, pool, clock)
     T = timed.add
 
     rows = []  # (kernel, numpy, numba, [ttscale per build], note)
@@ -748,7 +758,8 @@ def main():
       ", ".join(f"{b.label} runs {b.isa()} ({'run-time dispatch' if b.dispatched() else 'static'})" for b in builds) +
       ".  ")
     w(f"float64, N = M = {n}, ns per element, median of {args.reps} interleaved repetitions of ≥ {args.min_time} s "
-      f"(wall clock, time.perf_counter_ns); "
+      f"({'CPU time, time.process_time_ns' if args.timer == 'cpu' else 'wall clock, time.perf_counter_ns'}; "
+      "single-threaded); "
       f"streaming floor {fmt(floor)} ns (fastest of " + ", ".join(f"{k} {fmt(v)}" for k, v in floors.items()) + ").")
     w("")
     head = ["kernel", "numpy", "numba"] + [f"ttscale {b.label}" for b in builds] + \
