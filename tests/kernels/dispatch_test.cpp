@@ -25,7 +25,7 @@ TEST_CASE("the active level is TTSCALE_ISA's or the CPU's best, and supported", 
     CHECK(active == k::best_isa());
   else
     CHECK(k::isa_name(active) == env);
-  CHECK(k::isa_supported(k::isa::scalar));
+  CHECK(k::isa_supported(k::isa::scalar) != k::isa_static);  // a static build has its one level only
   for (const k::isa level : all_levels)
     if (k::isa_supported(level)) CHECK(static_cast<int>(level) <= static_cast<int>(k::best_isa()));
 }
@@ -54,7 +54,22 @@ TEST_CASE("forcing a level the CPU or build lacks throws, naming it and what is 
     INFO("level " << k::isa_name(level));
     CHECK_THROWS_AS(k::force_isa(level), ttscale::invalid_argument);
     CHECK_THROWS_WITH(k::force_isa(level), Catch::Contains(std::string(k::isa_name(level))) &&
-                                               Catch::Contains("available: scalar"));
+                                               Catch::Contains("available: " + std::string(k::isa_name(
+                                                                                   k::isa_static ? k::best_isa()
+                                                                                                 : k::isa::scalar))));
     CHECK(k::active_isa() == before);  // unchanged
   }
+}
+
+TEST_CASE("a static -march build has one level, and says how to force others", "[dispatch]") {
+  int levels = 0;
+  for (const k::isa level : all_levels) levels += k::isa_supported(level) ? 1 : 0;
+  if (!k::isa_static) {
+    CHECK(k::isa_supported(k::isa::scalar));  // a dispatching build can always drop to width 1
+    return;
+  }
+  CHECK(levels == 1);
+  CHECK(k::active_isa() == k::best_isa());
+  k::force_isa(k::best_isa());  // its own level: accepted
+  CHECK_THROWS_WITH(k::force_isa(k::isa::scalar), Catch::Contains("TTSCALE_KERNELS_RUNTIME_DISPATCH"));
 }

@@ -8,7 +8,7 @@
 // __builtin_cpu_supports, which also checks that the OS saves the wide registers), or the
 // level named by the environment variable TTSCALE_ISA (scalar, sse2, avx2, avx512, neon),
 // and keeps it: one relaxed atomic load and a switch at each kernel's entry, never per
-// element. force_isa() changes the level at any time (tests and benchmarks run every
+// element (none at all in a static -march build, below). force_isa() changes the level at any time (tests and benchmarks run every
 // level in one process with it). Results of a level do not depend on how it was reached:
 // the default build forced to AVX2 runs the same instructions on the same data as a
 // -march=haswell build.
@@ -17,6 +17,17 @@
 //   TTSCALE_ISA=sse2 ./my_program           // read once, at the first kernel call
 // `scalar` runs the kernels' width-1 register set (the same algorithms, one lane), not the
 // kernels::scalar reference twins.
+//
+// Static builds. When the compiler's own flags already enable every feature of the widest
+// level (x86-64: AVX-512 F, CD, BW, DQ, VL with AVX2, FMA, BMI, BMI2, POPCNT, as
+// -march=native on an AVX-512 CPU or -march=x86-64-v4 give), there is nothing to choose:
+// each kernel calls that level directly (no atomic load, no switch; `isa_static` is true).
+// Such a build has one level: isa_supported() is true for it alone, active_isa() returns
+// it, force_isa() accepts it and throws invalid_argument for any other, and TTSCALE_ISA is
+// not read (tests skip the other levels, as for a level the CPU lacks). A -march build
+// that must still run the narrower levels (to test them, or to compare) defines
+// TTSCALE_KERNELS_RUNTIME_DISPATCH and dispatches as the default build does. Every
+// translation unit of a program must see the same choice (as with any -march flag).
 #pragma once
 
 #include <ttscale/config.hpp>
@@ -46,8 +57,20 @@ enum class isa { scalar, sse2, avx2, avx512, neon };
   }
 }
 
-/// True if this build compiled the level and the CPU (and OS) can run it.
+/// True if the level is fixed at compile time (see "Static builds" above): the kernels run
+/// it without a run-time choice, and no other level can be forced.
+#ifdef TTSCALE_KERNELS_STATIC_LEVEL
+inline constexpr bool isa_static = true;
+#else
+inline constexpr bool isa_static = false;
+#endif
+
+/// True if this build compiled the level and the CPU (and OS) can run it; in a static
+/// build, true for its one level only.
 [[nodiscard]] inline bool isa_supported(isa level) noexcept {
+#ifdef TTSCALE_KERNELS_STATIC_LEVEL
+  return level == isa::avx512;
+#else
   switch (level) {
     case isa::scalar: return true;
 #ifdef TTSCALE_KERNELS_HAS_SSE2
@@ -78,6 +101,7 @@ enum class isa { scalar, sse2, avx2, avx512, neon };
 #endif
     default: return false;
   }
+#endif
 }
 
 /// The widest level isa_supported() accepts.
@@ -100,6 +124,9 @@ inline void check_isa(const char* fn, isa level) {
   if (!isa_supported(level))
     throw invalid_argument(std::string(fn) + ": instruction set " + std::string(isa_name(level)) +
                            " is not available on this CPU or in this build (available: " + supported_isa_list() +
+                           (isa_static ? "; a static -march build: define TTSCALE_KERNELS_RUNTIME_DISPATCH to force "
+                                         "other levels"
+                                       : "") +
                            ")");
 }
 
@@ -130,6 +157,9 @@ inline std::atomic<int>& isa_choice() noexcept {
 /// The level the kernels run at (chosen at the first call: TTSCALE_ISA or the CPU's best).
 /// Throws invalid_argument if TTSCALE_ISA names an unknown level or one the CPU lacks.
 [[nodiscard]] inline isa active_isa() {
+#ifdef TTSCALE_KERNELS_STATIC_LEVEL
+  return isa::avx512;
+#else
   const int v = detail::isa_choice().load(std::memory_order_relaxed);
   if (v >= 0) [[likely]]
     return static_cast<isa>(v);
@@ -139,6 +169,7 @@ inline std::atomic<int>& isa_choice() noexcept {
   if (!detail::isa_choice().compare_exchange_strong(expected, static_cast<int>(level), std::memory_order_relaxed))
     return static_cast<isa>(expected);
   return level;
+#endif
 }
 
 /// Runs every later kernel call at `level` (for tests, benchmarks, or to rule out a wide
@@ -147,6 +178,7 @@ inline std::atomic<int>& isa_choice() noexcept {
 /// call already running finishes at its level).
 inline void force_isa(isa level) {
   detail::check_isa("force_isa", level);
+  if constexpr (isa_static) return;
   detail::isa_choice().store(static_cast<int>(level), std::memory_order_relaxed);
 }
 
@@ -157,6 +189,9 @@ namespace detail {
 // in; only the chosen one runs.
 template <class T, class F>
 inline decltype(auto) dispatch(F&& f) {
+#ifdef TTSCALE_KERNELS_STATIC_LEVEL
+  return f(std::type_identity<ops<T, isa_avx512>>{});
+#else
   switch (active_isa()) {
 #ifdef TTSCALE_KERNELS_HAS_AVX512
     case isa::avx512: return f(std::type_identity<ops<T, isa_avx512>>{});
@@ -172,6 +207,7 @@ inline decltype(auto) dispatch(F&& f) {
 #endif
     default: return f(std::type_identity<ops<T, isa_scalar>>{});
   }
+#endif
 }
 
 }  // namespace detail

@@ -44,6 +44,15 @@
 #if defined(TTSCALE_KERNELS_STATIC_AVX2) || defined(TTSCALE_KERNELS_DISPATCH)
 #define TTSCALE_KERNELS_HAS_AVX2 1
 #endif
+// A static build: the compiler's own flags (-march=native on an AVX-512 machine,
+// -march=x86-64-v4, ...) enable every feature of the widest level, so the kernels call it
+// directly, with no run-time choice (dispatch.hpp). TTSCALE_KERNELS_RUNTIME_DISPATCH keeps
+// the run-time choice (force_isa, TTSCALE_ISA) in such a build.
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512CD__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__AVX2__) && defined(__FMA__) &&      \
+    defined(__BMI__) && defined(__BMI2__) && defined(__POPCNT__) && !defined(TTSCALE_KERNELS_RUNTIME_DISPATCH)
+#define TTSCALE_KERNELS_STATIC_LEVEL 1
+#endif
 #if defined(TTSCALE_KERNELS_STATIC_AVX512) || defined(TTSCALE_KERNELS_DISPATCH)
 #define TTSCALE_KERNELS_HAS_AVX512 1
 #endif
