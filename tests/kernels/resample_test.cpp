@@ -699,3 +699,72 @@ TEST_CASE("resampling errors print numbers in their shortest round-trip form", "
   CHECK_THROWS_WITH(k::ssp_resample(ok, ssp_u, out, c, r),
                     "ssp_resample: uniforms[1] = 1.0000000000000002 is not in [0, 1)");
 }
+
+TEMPLATE_LIST_TEST_CASE("resample from log-weights equals exp_shifted + the pure function, bit for bit", "[resample]",
+                        kt::isa_cases) {
+  // resample() takes the weight summary from its fused exp pass instead of summarize_weights
+  // and, for residual, floors the weights once: the summary must be summarize_weights' own
+  // (same total, first, last, scale) and every scheme must return what the pure function
+  // returns on the same weights and the same uniform stream.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  const T minf = -std::numeric_limits<T>::infinity();
+  std::mt19937_64 g(77);
+  std::vector<std::uint32_t> a, b;
+  k::resample_workspace ws;
+  std::vector<double> w;
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1000, 4099}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<T> lw(n);
+      for (auto& x : lw) {
+        const double z = std::normal_distribution<double>()(g);
+        // 0: moderate; 1: spread beyond exp's range (many exact zeros); 2: some -inf; 3: flat
+        x = static_cast<T>(kind == 0 ? 3 * z : kind == 1 ? 400 * z : kind == 3 ? 0.0 : z);
+        if (kind == 2 && g() % 3 == 0) x = minf;
+      }
+      if (kind == 2) {  // zero weights at both ends, one finite log-weight between
+        lw.front() = minf;
+        if (n > 2) lw.back() = minf;
+        lw[n / 2] = T(1);
+      }
+      const auto sum = kd::exp_shifted<T>(std::span<const T>(lw), w);
+      const auto ref = kd::summarize_weights<double>("test", std::span<const double>(w));
+      INFO("n = " << n << ", kind = " << kind);
+      REQUIRE(sum.total == ref.total);
+      REQUIRE(sum.first == ref.first);
+      REQUIRE(sum.last == ref.last);
+      REQUIRE(sum.scale == ref.scale);
+      for (std::size_t m : {std::size_t(1), n, 2 * n + 1}) {
+        INFO("m = " << m);
+        a.assign(m, 0);
+        b.assign(m, 1);
+        const std::uint64_t seed = g();
+        ttscale::random_engine g1(seed), g2(seed);
+        k::resample(k::systematic, lw, a, g1, ws);
+        k::systematic_resample(w, k::uniform01(g2), b);
+        REQUIRE(a == b);
+        std::vector<double> u(m);
+        k::resample(k::stratified, lw, a, g1, ws);
+        for (double& x : u) x = k::uniform01(g2);
+        k::stratified_resample(w, u, b);
+        REQUIRE(a == b);
+        k::resample(k::multinomial, lw, a, g1, ws);
+        k::uniform_spacings(g2, std::span<double>(u));
+        k::inverse_cdf(w, u, b);
+        REQUIRE(a == b);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> res(n);
+        k::resample(k::residual, lw, a, g1, ws);
+        std::vector<double> ur(k::residual_draws(w, m));
+        k::uniform_spacings(g2, std::span<double>(ur));
+        k::residual_resample(w, ur, b, counts, res);
+        REQUIRE(a == b);
+        k::resample(k::ssp, lw, a, g1, ws);
+        std::vector<double> us(n - 1);
+        for (double& x : us) x = k::uniform01(g2);
+        k::ssp_resample(w, us, b, counts, res);
+        REQUIRE(a == b);
+      }
+    }
+  }
+}

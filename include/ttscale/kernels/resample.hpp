@@ -163,6 +163,32 @@ template <class T>
   throw invalid_score(std::string(fn) + ": all " + std::to_string(w.size()) + " weights are 0");
 }
 
+// The power of two that brings a canonical total in (0, 1) into [1, 2); multiplies `total`
+// by it (exact, and equal to the canonical sum of the scaled weights: see above).
+inline double scale_up(double& total) noexcept {
+  const double scale = std::ldexp(1.0, std::min(-std::ilogb(total), 1023));
+  total *= scale;
+  return scale;
+}
+
+// First and last index of positive weight, searched in [lo, n) and (.., hi + 4) ∩ [0, n):
+// the fused pass knows the first and last 4-block holding one and passes their starts.
+template <class T>
+inline void first_last_positive(const T* w, std::size_t lo, std::size_t n, std::size_t& first, std::size_t& last,
+                                std::size_t hi = std::numeric_limits<std::size_t>::max()) noexcept {
+  for (std::size_t i = lo; i < n; ++i)
+    if (w[i] > 0) {
+      first = i;
+      break;
+    }
+  const std::size_t end = hi < n ? std::min(n, hi + 4) : n;
+  for (std::size_t i = end; i-- > 0;)
+    if (w[i] > 0) {
+      last = i;
+      break;
+    }
+}
+
 // One pass: validate and compute the canonical total, the scale and first/last positive
 // index (a second pass only when the sum exceeds 2^960 or overflows).
 template <class T>
@@ -190,8 +216,7 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   if (bad || !(carry > 0)) throw_bad_weights<T>(fn, w);
   double scale = 1.0;
   if (carry < 1.0) {
-    scale = std::ldexp(1.0, std::min(-std::ilogb(carry), 1023));
-    carry *= scale;  // exact, and equal to the canonical sum of the scaled weights
+    scale = scale_up(carry);
   } else if (carry > sum_rescale_above) {
     if (std::isinf(carry)) {
       // +inf: an infinite weight, or finite weights whose sum overflows (< 2^1088 for
@@ -205,16 +230,7 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
     carry = scaled_total(w.data(), n, scale);
     if (!(carry <= std::numeric_limits<double>::max())) throw_bad_weights<T>(fn, w);
   }
-  for (std::size_t i = 0; i < n; ++i)
-    if (w[i] > 0) {
-      first = i;
-      break;
-    }
-  for (std::size_t i = n; i-- > 0;)
-    if (w[i] > 0) {
-      last = i;
-      break;
-    }
+  first_last_positive(w.data(), 0, n, first, last);
   return {carry, first, last, scale};
 }
 
@@ -546,12 +562,12 @@ TTSCALE_BEGIN_NAMESPACE
 namespace kernels {
 namespace detail {
 
+// Each scheme in two parts: the entry validates the weights (summarize_weights) and the
+// `_summarized` part takes a summary from the caller, so `resample` passes the one its fused
+// exp pass made and the weights are read once fewer.
 template <bool Fast, class T, class I>
-inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
-  if (su.size() != out.size())
-    throw size_mismatch("inverse_cdf: " + std::to_string(su.size()) + " sorted_uniforms for " +
-                        std::to_string(out.size()) + " outputs");
-  const weight_summary ws = summarize_weights("inverse_cdf", w);
+inline void inverse_cdf_summarized(std::span<const T> w, const weight_summary& ws, std::span<const double> su,
+                                   std::span<I> out) {
   check_index_type<I>("inverse_cdf", w.size());
   check_sorted_uniforms("inverse_cdf", su);
   // Uniform spacings give M ~ N targets with gaps too irregular for a closed-form count,
@@ -564,8 +580,15 @@ inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::s
 }
 
 template <bool Fast, class T, class I>
-inline void systematic(std::span<const T> w, double u, std::span<I> out) {
-  const weight_summary ws = summarize_weights("systematic_resample", w);
+inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
+  if (su.size() != out.size())
+    throw size_mismatch("inverse_cdf: " + std::to_string(su.size()) + " sorted_uniforms for " +
+                        std::to_string(out.size()) + " outputs");
+  inverse_cdf_summarized<Fast>(w, summarize_weights("inverse_cdf", w), su, out);
+}
+
+template <bool Fast, class T, class I>
+inline void systematic_summarized(std::span<const T> w, const weight_summary& ws, double u, std::span<I> out) {
   check_index_type<I>("systematic_resample", w.size());
   check_unit<T>("systematic_resample", "u", 0, u);
   const std::size_t m_count = out.size();
@@ -589,11 +612,13 @@ inline void systematic(std::span<const T> w, double u, std::span<I> out) {
 }
 
 template <bool Fast, class T, class I>
-inline void stratified(std::span<const T> w, std::span<const double> v, std::span<I> out) {
-  if (v.size() != out.size())
-    throw size_mismatch("stratified_resample: " + std::to_string(v.size()) + " uniforms for " +
-                        std::to_string(out.size()) + " outputs");
-  const weight_summary ws = summarize_weights("stratified_resample", w);
+inline void systematic(std::span<const T> w, double u, std::span<I> out) {
+  systematic_summarized<Fast>(w, summarize_weights("systematic_resample", w), u, out);
+}
+
+template <bool Fast, class T, class I>
+inline void stratified_summarized(std::span<const T> w, const weight_summary& ws, std::span<const double> v,
+                                  std::span<I> out) {
   check_index_type<I>("stratified_resample", w.size());
   for (std::size_t i = 0; i < v.size(); ++i) check_unit<T>("stratified_resample", "uniforms", i, v[i]);
   const std::size_t m_count = out.size();
@@ -613,6 +638,14 @@ inline void stratified(std::span<const T> w, std::span<const double> v, std::spa
   } else {
     merge_inverse_cdf(w, ws, m_count, t, out.data());
   }
+}
+
+template <bool Fast, class T, class I>
+inline void stratified(std::span<const T> w, std::span<const double> v, std::span<I> out) {
+  if (v.size() != out.size())
+    throw size_mismatch("stratified_resample: " + std::to_string(v.size()) + " uniforms for " +
+                        std::to_string(out.size()) + " outputs");
+  stratified_summarized<Fast>(w, summarize_weights("stratified_resample", w), v, out);
 }
 
 // Floor counts of M W_j / S; the residual weights go to `res` (size N). Returns R.
@@ -641,6 +674,91 @@ inline std::size_t residual_counts(const char* fn, std::span<const T> w, std::si
       }
   }
   return m_count - sum;
+}
+
+
+// Residual resampling in two steps, so that `resample` draws R uniforms in between and the
+// weights are summarised and floored once (residual_draws + residual_resample did it twice).
+// Validates the workspace and computes counts and residuals; returns R.
+template <class T, class I>
+inline std::size_t residual_prepare(std::span<const T> w, const weight_summary& ws, std::span<I> out,
+                                    std::span<std::size_t> counts, std::span<double> residuals) {
+  check_index_type<I>("residual_resample", w.size());
+  if (counts.size() != w.size() || residuals.size() != w.size())
+    throw size_mismatch("residual_resample: counts and residuals must have " + std::to_string(w.size()) +
+                        " elements (got " + std::to_string(counts.size()) + " and " +
+                        std::to_string(residuals.size()) + ")");
+  return residual_counts("residual_resample", w, out.size(), ws, counts.data(), residuals.data());
+}
+
+// The R multinomial draws on the residuals, merged in ascending order with the counts.
+template <class I>
+inline void residual_finish(std::span<const std::size_t> counts, std::span<const double> residuals, std::size_t r,
+                            std::span<const double> sorted_uniforms, std::span<I> out) {
+  const std::size_t m_count = out.size();
+  if (sorted_uniforms.size() != r)
+    throw size_mismatch("residual_resample: needs " + std::to_string(r) + " sorted_uniforms (residual_draws), got " +
+                        std::to_string(sorted_uniforms.size()));
+  if (r > 0) inverse_cdf<true>(residuals, sorted_uniforms, out.subspan(m_count - r));
+  // Merge in place, front to back: the write cursor never passes the unread residual draws
+  // (it stays <= M - R + draws read so far).
+  std::size_t rp = m_count - r, wp = 0;
+  for (std::size_t j = 0; j < counts.size(); ++j) {
+    std::size_t c = counts[j];
+    while (rp < m_count && static_cast<std::size_t>(out[rp]) == j) {
+      ++rp;
+      ++c;
+    }
+    for (std::size_t q = 0; q < c; ++q) out[wp++] = static_cast<I>(j);
+  }
+}
+
+template <class T, class I>
+inline void ssp_summarized(std::span<const T> w, const weight_summary& ws, std::span<const double> uniforms,
+                           std::span<I> out, std::span<std::size_t> counts, std::span<double> xi) {
+  check_index_type<I>("ssp_resample", w.size());
+  const std::size_t n = w.size();
+  if (uniforms.size() != n - 1)
+    throw size_mismatch("ssp_resample: needs " + std::to_string(n - 1) + " uniforms, got " +
+                        std::to_string(uniforms.size()));
+  if (counts.size() != n || xi.size() != n)
+    throw size_mismatch("ssp_resample: counts and xi must have " + std::to_string(n) + " elements");
+  for (std::size_t i = 0; i < uniforms.size(); ++i) check_unit<T>("ssp_resample", "uniforms", i, uniforms[i]);
+  const std::size_t m_count = out.size();
+  (void)residual_counts("ssp_resample", w, m_count, ws, counts.data(), xi.data());
+  // Pair the two unresolved fractional parts i and j; move mass between them so one of
+  // them becomes 0 or 1 (resolved), keeping E[count] = M W exactly.
+  std::size_t i = 0, j = 1;
+  for (std::size_t k = 0; k + 1 < n; ++k) {
+    double delta_i = std::min(xi[j], 1.0 - xi[i]);  // increase i, decrease j
+    const double delta_j = std::min(xi[i], 1.0 - xi[j]);
+    const double sum = delta_i + delta_j;
+    const double pj = sum > 0.0 ? delta_i / sum : 0.0;
+    if (uniforms[k] < pj) {
+      std::swap(i, j);
+      delta_i = delta_j;
+    }
+    if (xi[j] < 1.0 - xi[i]) {  // j reaches 0
+      xi[i] += delta_i;
+      j = k + 2;
+    } else {  // i reaches 1: one more child
+      xi[j] -= delta_i;
+      ++counts[i];
+      i = k + 2;
+    }
+  }
+  // The survivor holds a fractional part of ~0 or ~1; hand it the missing child, if any.
+  std::size_t total = 0;
+  for (std::size_t q = 0; q < n; ++q) total += counts[q];
+  const std::size_t survivor = (n == 1) ? 0 : (i < n ? i : j);
+  while (total < m_count) {
+    // survivor should have positive weight; fall back to the last positive index otherwise
+    ++counts[w[survivor] > 0 ? survivor : ws.last];
+    ++total;
+  }
+  std::size_t wp = 0;
+  for (std::size_t q = 0; q < n && wp < m_count; ++q)
+    for (std::size_t c = 0; c < counts[q] && wp < m_count; ++c) out[wp++] = static_cast<I>(q);
 }
 
 }  // namespace detail
@@ -696,30 +814,10 @@ inline void residual_resample(const W& weights, std::span<const double> sorted_u
   using T = std::ranges::range_value_t<W>;
   const auto w = std::span<const T>(detail::as_span(weights));
   auto out = detail::as_span(out_r);
-  using I = std::ranges::range_value_t<O>;
   const auto ws = detail::summarize_weights("residual_resample", w);
-  detail::check_index_type<I>("residual_resample", w.size());
-  if (counts.size() != w.size() || residuals.size() != w.size())
-    throw size_mismatch("residual_resample: counts and residuals must have " + std::to_string(w.size()) +
-                        " elements (got " + std::to_string(counts.size()) + " and " +
-                        std::to_string(residuals.size()) + ")");
-  const std::size_t m_count = out.size();
-  const std::size_t r = detail::residual_counts("residual_resample", w, m_count, ws, counts.data(), residuals.data());
-  if (sorted_uniforms.size() != r)
-    throw size_mismatch("residual_resample: needs " + std::to_string(r) + " sorted_uniforms (residual_draws), got " +
-                        std::to_string(sorted_uniforms.size()));
-  if (r > 0) inverse_cdf(std::span<const double>(residuals), sorted_uniforms, out.subspan(m_count - r));
-  // Merge in place, front to back: the write cursor never passes the unread residual draws
-  // (it stays <= M - R + draws read so far).
-  std::size_t rp = m_count - r, wp = 0;
-  for (std::size_t j = 0; j < w.size(); ++j) {
-    std::size_t c = counts[j];
-    while (rp < m_count && static_cast<std::size_t>(out[rp]) == j) {
-      ++rp;
-      ++c;
-    }
-    for (std::size_t q = 0; q < c; ++q) out[wp++] = static_cast<I>(j);
-  }
+  const std::size_t r = detail::residual_prepare(w, ws, out, counts, residuals);
+  detail::residual_finish(std::span<const std::size_t>(counts), std::span<const double>(residuals), r,
+                          sorted_uniforms, out);
 }
 
 /// SSP resampling (Gerber, Chopin & Whiteley 2019, Alg. 3 as in particles' `ssp`): each j
@@ -731,52 +829,7 @@ inline void ssp_resample(const W& weights, std::span<const double> uniforms, O&&
                          std::span<double> xi) {
   using T = std::ranges::range_value_t<W>;
   const auto w = std::span<const T>(detail::as_span(weights));
-  auto out = detail::as_span(out_r);
-  using I = std::ranges::range_value_t<O>;
-  const auto ws = detail::summarize_weights("ssp_resample", w);
-  detail::check_index_type<I>("ssp_resample", w.size());
-  const std::size_t n = w.size();
-  if (uniforms.size() != n - 1)
-    throw size_mismatch("ssp_resample: needs " + std::to_string(n - 1) + " uniforms, got " +
-                        std::to_string(uniforms.size()));
-  if (counts.size() != n || xi.size() != n)
-    throw size_mismatch("ssp_resample: counts and xi must have " + std::to_string(n) + " elements");
-  for (std::size_t i = 0; i < uniforms.size(); ++i) detail::check_unit<T>("ssp_resample", "uniforms", i, uniforms[i]);
-  const std::size_t m_count = out.size();
-  (void)detail::residual_counts("ssp_resample", w, m_count, ws, counts.data(), xi.data());
-  // Pair the two unresolved fractional parts i and j; move mass between them so one of
-  // them becomes 0 or 1 (resolved), keeping E[count] = M W exactly.
-  std::size_t i = 0, j = 1;
-  for (std::size_t k = 0; k + 1 < n; ++k) {
-    double delta_i = std::min(xi[j], 1.0 - xi[i]);  // increase i, decrease j
-    const double delta_j = std::min(xi[i], 1.0 - xi[j]);
-    const double sum = delta_i + delta_j;
-    const double pj = sum > 0.0 ? delta_i / sum : 0.0;
-    if (uniforms[k] < pj) {
-      std::swap(i, j);
-      delta_i = delta_j;
-    }
-    if (xi[j] < 1.0 - xi[i]) {  // j reaches 0
-      xi[i] += delta_i;
-      j = k + 2;
-    } else {  // i reaches 1: one more child
-      xi[j] -= delta_i;
-      ++counts[i];
-      i = k + 2;
-    }
-  }
-  // The survivor holds a fractional part of ~0 or ~1; hand it the missing child, if any.
-  std::size_t total = 0;
-  for (std::size_t q = 0; q < n; ++q) total += counts[q];
-  const std::size_t survivor = (n == 1) ? 0 : (i < n ? i : j);
-  while (total < m_count) {
-    // survivor should have positive weight; fall back to the last positive index otherwise
-    ++counts[w[survivor] > 0 ? survivor : ws.last];
-    ++total;
-  }
-  std::size_t wp = 0;
-  for (std::size_t q = 0; q < n && wp < m_count; ++q)
-    for (std::size_t c = 0; c < counts[q] && wp < m_count; ++c) out[wp++] = static_cast<I>(q);
+  detail::ssp_summarized(w, detail::summarize_weights("ssp_resample", w), uniforms, detail::as_span(out_r), counts, xi);
 }
 
 /// Scalar twins of the count-based paths (the merge of the definition), bit-identical outputs.
@@ -838,9 +891,10 @@ struct resample_workspace {
 };
 
 namespace detail {
-// w_j = exp(lw_j - max lw) into a double buffer; the pure functions normalise by the sum.
+// w_j = exp(lw_j - max lw) into a double buffer, and their summary (exp_shifted_at fuses
+// the two): equal bit for bit to summarize_weights of the buffer.
 template <class T>
-inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
+inline weight_summary exp_shifted(std::span<const T> lw, std::vector<double>& out) {
   // Validation needs only the maximum: NaN anywhere, a +inf maximum or a -inf one (all
   // weights zero) are the log-weight errors.
   if (lw.empty()) throw_bad_log_weights<T>("resample", lw);
@@ -852,7 +906,11 @@ inline void exp_shifted(std::span<const T> lw, std::vector<double>& out) {
   }
   if (std::isinf(m)) throw_bad_log_weights<T>("resample", lw);
   out.resize(lw.size());
-  dispatch<T>([&]<class Ops>(std::type_identity<Ops>) { exp_shifted_at<Ops>(lw, m, out.data()); });
+  const weight_summary ws =
+      dispatch<T>([&]<class Ops>(std::type_identity<Ops>) { return exp_shifted_at<Ops>(lw, m, out.data()); });
+  // A total in [1, N] needs no rescaling; anything else (no case known) takes the general path.
+  if (ws.first < lw.size() && ws.total >= 1.0 && ws.total <= sum_rescale_above) return ws;
+  return summarize_weights("resample", std::span<const double>(out));
 }
 }  // namespace detail
 
@@ -864,33 +922,35 @@ inline void resample(Scheme, const L& log_weights, O&& out_r, G& g, resample_wor
   using T = std::ranges::range_value_t<L>;
   const auto lw = std::span<const T>(detail::as_span(log_weights));
   auto out = detail::as_span(out_r);
-  detail::exp_shifted<T>(lw, ws.weights);
+  const detail::weight_summary sum = detail::exp_shifted<T>(lw, ws.weights);
   const std::span<const double> w(ws.weights);
   const std::size_t m = out.size();
   if constexpr (std::same_as<Scheme, systematic_t>) {
-    systematic_resample(w, uniform01(g), out);
+    detail::systematic_summarized<true>(w, sum, uniform01(g), out);
   } else if constexpr (std::same_as<Scheme, stratified_t>) {
     ws.uniforms.resize(m);
     for (double& u : ws.uniforms) u = uniform01(g);
-    stratified_resample(w, std::span<const double>(ws.uniforms), out);
+    detail::stratified_summarized<true>(w, sum, std::span<const double>(ws.uniforms), out);
   } else if constexpr (std::same_as<Scheme, multinomial_t>) {
     ws.uniforms.resize(m);
     uniform_spacings(g, std::span<double>(ws.uniforms));
-    inverse_cdf(w, std::span<const double>(ws.uniforms), out);
+    detail::inverse_cdf_summarized<true>(w, sum, std::span<const double>(ws.uniforms), out);
   } else if constexpr (std::same_as<Scheme, residual_t>) {
     ws.counts.resize(w.size());
     ws.residuals.resize(w.size());
-    ws.uniforms.resize(residual_draws(w, m));
+    const std::size_t r = detail::residual_prepare(w, sum, out, std::span<std::size_t>(ws.counts),
+                                                   std::span<double>(ws.residuals));
+    ws.uniforms.resize(r);
     uniform_spacings(g, std::span<double>(ws.uniforms));
-    residual_resample(w, std::span<const double>(ws.uniforms), out, std::span<std::size_t>(ws.counts),
-                      std::span<double>(ws.residuals));
+    detail::residual_finish(std::span<const std::size_t>(ws.counts), std::span<const double>(ws.residuals), r,
+                            std::span<const double>(ws.uniforms), out);
   } else {
     ws.counts.resize(w.size());
     ws.residuals.resize(w.size());
     ws.uniforms.resize(w.size() - 1);
     for (double& u : ws.uniforms) u = uniform01(g);
-    ssp_resample(w, std::span<const double>(ws.uniforms), out, std::span<std::size_t>(ws.counts),
-                 std::span<double>(ws.residuals));
+    detail::ssp_summarized(w, sum, std::span<const double>(ws.uniforms), out, std::span<std::size_t>(ws.counts),
+                           std::span<double>(ws.residuals));
   }
 }
 

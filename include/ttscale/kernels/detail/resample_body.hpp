@@ -77,19 +77,57 @@ inline void systematic_counts(std::span<const T> w, const weight_summary& ws, st
   for (std::size_t p = f_prev; p < m_count; ++p) out[p] = static_cast<I>(ws.last);
 }
 
-// w_j = exp(lw_j - m) into out[0, N) on the registers of Ops (exp_shifted, below).
+// w_j = exp(lw_j - m) into out[0, N) on the registers of Ops, fused with the weight summary
+// (exp_shifted, below): each chunk of exponentials is summed with the canonical association
+// while it is still in L1, so `resample` reads the weights once fewer than exp followed by
+// summarize_weights. The log-weights were validated by the max pass, so the weights need
+// no check: they lie in [0, 1] with one of them exp(0) = 1, hence a total in [1, N] and no
+// rescaling (the caller falls back to summarize_weights if that ever fails). The summary
+// equals summarize_weights(out) bit for bit: the same blocks of 4, the same association.
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
-inline void exp_shifted_at(std::span<const T> lw, T m, double* out) noexcept {
+inline weight_summary exp_shifted_at(std::span<const T> lw, T m, double* out) noexcept {
   constexpr std::size_t w = Ops::width;
-  const auto vm = Ops::set1(m);
-  std::size_t i = 0;
-  T tmp[max_lanes];
-  for (; i < lw.size() - lw.size() % w; i += w) {
-    Ops::store(tmp, exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm)));
-    for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
-  }
+  constexpr std::size_t chunk = 256;  // a multiple of 4 and of every width: tails stay where they were
   using S = typename Ops::tail;
-  for (; i < lw.size(); ++i) out[i] = static_cast<double>(exp_reg<S>(lw[i] - m));
+  const std::size_t n = lw.size();
+  const std::size_t vec_end = n - n % w;
+  const auto vm = Ops::set1(m);
+  T tmp[max_lanes];
+  double carry = 0.0;
+  std::size_t first_block = n, last_block = n;  // starts of the first and last 4-block with a positive weight
+  for (std::size_t base = 0; base < n; base += chunk) {
+    const std::size_t end = std::min(n, base + chunk);
+    std::size_t i = base;
+    for (; i < std::min(end, vec_end); i += w) {
+      const auto e = exp_reg<Ops>(Ops::sub(Ops::load(lw.data() + i), vm));
+      if constexpr (std::is_same_v<T, double>) {
+        Ops::store(out + i, e);
+      } else {
+        Ops::store(tmp, e);
+        for (std::size_t l = 0; l < w; ++l) out[i + l] = static_cast<double>(tmp[l]);
+      }
+    }
+    for (; i < end; ++i) out[i] = static_cast<double>(exp_reg<S>(lw[i] - m));
+    std::size_t b = base;
+    for (; b + 4 <= end; b += 4) {
+      const double s4 = (out[b] + out[b + 1]) + (out[b + 2] + out[b + 3]);
+      carry = carry + s4;
+      // positive weights are >= 0 and so is their sum: s4 > 0 iff the block holds one
+      first_block = (first_block == n && s4 > 0) ? b : first_block;
+      last_block = s4 > 0 ? b : last_block;
+    }
+    if (b < end) {
+      double t[4] = {0, 0, 0, 0};
+      for (std::size_t k = 0; b + k < end; ++k) t[k] = out[b + k];
+      const double s4 = (t[0] + t[1]) + (t[2] + t[3]);
+      carry = carry + s4;
+      first_block = (first_block == n && s4 > 0) ? b : first_block;
+      last_block = s4 > 0 ? b : last_block;
+    }
+  }
+  weight_summary ws{carry, n, 0, 1.0};
+  if (first_block < n) first_last_positive(out, first_block, n, ws.first, ws.last, last_block);
+  return ws;
 }
 
 // uniform_spacings (below) on the registers of Ops.
