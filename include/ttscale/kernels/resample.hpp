@@ -116,6 +116,29 @@ inline void cdf4_at(const T* w, std::size_t n, std::size_t base, double carry, d
   }
 }
 
+// C at base, base + 1, ..., base + len - 1 (len a multiple of 4, base a block start) into c
+// after `carry`, zeros past n: cdf4_at over a run of blocks, the form the chunked walks use.
+// Returns the last C. The common scale = 1 skips the multiplications (w * 1 = w exactly).
+template <class T>
+inline double cdf_run(const T* w, std::size_t n, std::size_t base, std::size_t len, double carry, double scale,
+                      double* c) noexcept {
+  std::size_t b = 0;
+  const std::size_t full = n > base ? std::min(len, (n - base) & ~std::size_t(3)) : 0;
+  if (scale == 1.0) {
+    for (; b < full; b += 4) {
+      const T* x = w + base + b;
+      cdf4(carry, static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2]),
+           static_cast<double>(x[3]), c + b);
+      carry = c[b + 3];
+    }
+  }
+  for (; b < len; b += 4) {
+    cdf4_at(w, n, base + b, carry, scale, c + b);
+    carry = c[b + 3];
+  }
+  return carry;
+}
+
 // ---- power-of-two rescaling ---------------------------------------------------------
 // Targets u S, steps S / M and counts M w / S are formed in double at the scale of the
 // weights. When S is tiny they fall among the subnormals and keep only the bits above
@@ -300,12 +323,7 @@ struct merge_segment {
   alignas(64) double cbuf[chunk];
   void fill(const T* w, std::size_t n) noexcept {
     len = std::min(chunk, (jstop - base + 3) & ~std::size_t(3));
-    double c = carry;
-    for (std::size_t b = 0; b < len; b += 4) {
-      const std::size_t q = base + b;
-      cdf4_at(w, n, q, c, scale, cbuf + b);
-      c = cbuf[b + 3];
-    }
+    (void)cdf_run(w, n, base, len, carry, scale, cbuf);
     jend = std::min(base + len, jstop) - base;
   }
   // Moves to the next chunk once j has passed this one; false when the segment is finished.
@@ -443,29 +461,11 @@ inline void fill_run(I* out, std::size_t from, std::size_t to, I j, std::size_t 
   // Writing 8 copies unconditionally covers runs of 0..8 (nearly all of them) without a
   // data-dependent branch, which would mispredict on every irregular count; what lies past
   // this run is overwritten by the next runs (written in ascending j) or by the final fill.
-  // The 8 copies go out as one or two vector stores where the set has them.
+  // A plain loop: inlined into a level's body, GCC stores the 8 copies as one or two vectors
+  // of that level (one ymm store of int32 in the AVX2 and AVX-512 bodies; intrinsics here
+  // would be pinned to the baseline's SSE2).
   if (m_count >= 8 && from <= m_count - 8) {
-#if defined(TTSCALE_KERNELS_STATIC_AVX2)  // the baseline: fill_run also runs outside the levels
-    if constexpr (sizeof(I) == 4) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from), _mm256_set1_epi32(static_cast<int>(j)));
-    } else if constexpr (sizeof(I) == 8) {
-      const __m256i v = _mm256_set1_epi64x(static_cast<long long>(j));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from), v);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + from + 4), v);
-    } else {
-      for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
-    }
-#elif defined(TTSCALE_KERNELS_HAS_SSE2)
-    if constexpr (sizeof(I) == 4) {
-      const __m128i v = _mm_set1_epi32(static_cast<int>(j));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + from), v);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + from + 4), v);
-    } else {
-      for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
-    }
-#else
     for (std::size_t q = 0; q < 8; ++q) out[from + q] = j;
-#endif
     for (std::size_t p = from + 8; p < to; ++p) out[p] = j;
   } else {
     for (std::size_t p = from; p < to; ++p) out[p] = j;
@@ -725,40 +725,48 @@ inline void ssp_summarized(std::span<const T> w, const weight_summary& ws, std::
     throw size_mismatch("ssp_resample: counts and xi must have " + std::to_string(n) + " elements");
   for (std::size_t i = 0; i < uniforms.size(); ++i) check_unit<T>("ssp_resample", "uniforms", i, uniforms[i]);
   const std::size_t m_count = out.size();
-  (void)residual_counts("ssp_resample", w, m_count, ws, counts.data(), xi.data());
+  std::size_t survivor = 0;
+  std::size_t total = m_count - residual_counts("ssp_resample", w, m_count, ws, counts.data(), xi.data());
   // Pair the two unresolved fractional parts i and j; move mass between them so one of
-  // them becomes 0 or 1 (resolved), keeping E[count] = M W exactly.
-  std::size_t i = 0, j = 1;
-  for (std::size_t k = 0; k + 1 < n; ++k) {
-    double delta_i = std::min(xi[j], 1.0 - xi[i]);  // increase i, decrease j
-    const double delta_j = std::min(xi[i], 1.0 - xi[j]);
-    const double sum = delta_i + delta_j;
-    const double pj = sum > 0.0 ? delta_i / sum : 0.0;
-    if (uniforms[k] < pj) {
-      std::swap(i, j);
-      delta_i = delta_j;
+  // them becomes 0 or 1 (resolved), keeping E[count] = M W exactly. The pair's values live
+  // in registers (the survivor's is never stored back: only counts are read after the
+  // loop) and the two outcomes are selected rather than branched on: each is a coin flip
+  // on even weights, so branches mispredicted about once per particle. The arithmetic is
+  // that of Alg. 3 as particles writes it, so every count is unchanged.
+  if (n > 1) {
+    std::size_t i = 0, j = 1;
+    double xi_i = xi[0], xi_j = xi[1];
+    for (std::size_t k = 0; k + 1 < n; ++k) {
+      const double delta_i = std::min(xi_j, 1.0 - xi_i);  // increase i, decrease j
+      const double delta_j = std::min(xi_i, 1.0 - xi_j);
+      const double sum = delta_i + delta_j;
+      const double pj = sum > 0.0 ? delta_i / sum : 0.0;
+      const bool swap = uniforms[k] < pj;
+      const std::size_t i2 = swap ? j : i, j2 = swap ? i : j;
+      const double a = swap ? xi_j : xi_i, b = swap ? xi_i : xi_j;
+      const double d = swap ? delta_j : delta_i;
+      const bool j_empties = b < 1.0 - a;  // else i reaches 1: one more child
+      counts[i2] += static_cast<std::size_t>(!j_empties);
+      total += static_cast<std::size_t>(!j_empties);
+      const double kept = j_empties ? a + d : b - d;  // the survivor's new fractional part
+      const double fresh = k + 2 < n ? xi[k + 2] : 0.0;
+      i = j_empties ? i2 : k + 2;
+      j = j_empties ? k + 2 : j2;
+      xi_i = j_empties ? kept : fresh;
+      xi_j = j_empties ? fresh : kept;
     }
-    if (xi[j] < 1.0 - xi[i]) {  // j reaches 0
-      xi[i] += delta_i;
-      j = k + 2;
-    } else {  // i reaches 1: one more child
-      xi[j] -= delta_i;
-      ++counts[i];
-      i = k + 2;
-    }
+    survivor = i < n ? i : j;
   }
-  // The survivor holds a fractional part of ~0 or ~1; hand it the missing child, if any.
-  std::size_t total = 0;
-  for (std::size_t q = 0; q < n; ++q) total += counts[q];
-  const std::size_t survivor = (n == 1) ? 0 : (i < n ? i : j);
-  while (total < m_count) {
-    // survivor should have positive weight; fall back to the last positive index otherwise
-    ++counts[w[survivor] > 0 ? survivor : ws.last];
-    ++total;
-  }
+  // The survivor holds a fractional part of ~0 or ~1; hand it the missing child, if any
+  // (it should have positive weight; the last positive index otherwise).
+  if (total < m_count) counts[w[survivor] > 0 ? survivor : ws.last] += m_count - total;
+  // Counts to indices, run by run: fill_run's fixed 8 stores, as the count paths do.
   std::size_t wp = 0;
-  for (std::size_t q = 0; q < n && wp < m_count; ++q)
-    for (std::size_t c = 0; c < counts[q] && wp < m_count; ++c) out[wp++] = static_cast<I>(q);
+  for (std::size_t q = 0; q < n && wp < m_count; ++q) {
+    const std::size_t to = std::min(m_count, wp + counts[q]);
+    fill_run(out.data(), wp, to, static_cast<I>(q), m_count);
+    wp = to;
+  }
 }
 
 }  // namespace detail

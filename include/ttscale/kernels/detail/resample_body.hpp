@@ -39,11 +39,7 @@ inline void systematic_counts(std::span<const T> w, const weight_summary& ws, st
   double carry = 0.0;
   while (base < n && f_prev < m_count) {
     const std::size_t len = std::min(chunk, (n - base + 3) & ~std::size_t(3));
-    for (std::size_t b = 0; b < len; b += 4) {
-      const std::size_t j = base + b;
-      cdf4_at(w.data(), n, j, carry, ws.scale, cbuf + b);
-      carry = cbuf[b + 3];
-    }
+    carry = cdf_run(w.data(), n, base, len, carry, ws.scale, cbuf);
     for (std::size_t q = 0; q < len; q += vw) {
       const reg c = Ops::load(cbuf + q);
       // guess floor(c / step - u) + 1, clamped to [0, M]
