@@ -768,3 +768,33 @@ TEMPLATE_LIST_TEST_CASE("resample from log-weights equals exp_shifted + the pure
     }
   }
 }
+
+TEMPLATE_LIST_TEST_CASE("residual counts on every instruction set equal the scalar floors", "[resample]",
+                        kt::isa_cases) {
+  // The floors of M w_j / S are vectorised per level (magic-number rounding); counts and
+  // residuals must be the scalar std::floor ones, bit for bit, integer M W_j included.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  std::mt19937_64 g(91);
+  for (std::size_t n : {1, 2, 3, 7, 8, 9, 16, 17, 100, 1001}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      std::vector<T> w = kind < 4 ? random_weights<T>(n, kind, g) : std::vector<T>(n, T(1));  // 4: M W_j integers
+      const auto ws = kd::summarize_weights<T>("test", std::span<const T>(w));
+      for (std::size_t m : {std::size_t(1), n, 3 * n + 1, 1000 * n}) {
+        INFO("n = " << n << ", kind = " << kind << ", m = " << m);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> res(n);
+        const std::size_t r = kd::residual_counts("test", std::span<const T>(w), m, ws, counts.data(), res.data());
+        const double per_mass = static_cast<double>(m) / ws.total;
+        std::size_t sum = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+          const double mw = static_cast<double>(w[j]) * ws.scale * per_mass;
+          REQUIRE(counts[j] == static_cast<std::size_t>(std::floor(mw)));
+          REQUIRE(res[j] == mw - std::floor(mw));
+          sum += counts[j];
+        }
+        REQUIRE(r == m - sum);
+      }
+    }
+  }
+}

@@ -1,4 +1,4 @@
-// ttscale/kernels/detail/resample_body.hpp: the per-level body of kernels/resample.hpp (systematic_counts, exp_shifted_at, uniform_spacings_at).
+// ttscale/kernels/detail/resample_body.hpp: the per-level body of kernels/resample.hpp (systematic_counts, exp_shifted_at, residual_floors_at, uniform_spacings_at).
 //
 // Users never include this. kernels/resample.hpp includes it once per instruction-set level
 // through detail/foreach_level.hpp; each inclusion defines these templates for the register
@@ -124,6 +124,45 @@ inline weight_summary exp_shifted_at(std::span<const T> lw, T m, double* out) no
   weight_summary ws{carry, n, 0, 1.0};
   if (first_block < n) first_last_positive(out, first_block, n, ws.first, ws.last, last_block);
   return ws;
+}
+
+// residual_counts' floors of M w_j / S over the whole vectors of w (the caller takes the
+// tail): mw = (scale w_j) (M / S) rounded as the scalar loop rounds it, floored by the
+// magic-number round (exact for 0 <= mw < 2^51; the caller keeps M < 2^50) corrected by
+// one, residual mw - floor (exact: Sterbenz). mw also feeds a comparison, so no compiler
+// may fuse its product into the subtraction (an FMA would not round it first). Returns
+// the number of weights done; adds the floors to `sum`.
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline std::size_t residual_floors_at(std::span<const T> w, double scale, double per_mass, std::size_t* counts,
+                                      double* res, std::size_t& sum) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t vw = Ops::width;
+  const reg vs = Ops::set1(scale), vp = Ops::set1(per_mass), magic = Ops::set1(exp_constants<double>::magic);
+  const reg zero = Ops::set1(0.0), one = Ops::set1(1.0);
+  alignas(64) double x[max_lanes], fl[max_lanes];
+  const std::size_t n = w.size() - w.size() % vw;
+  std::size_t total = 0;
+  for (std::size_t j = 0; j < n; j += vw) {
+    reg v;
+    if constexpr (std::is_same_v<T, double>) {
+      v = Ops::load(w.data() + j);
+    } else {
+      for (std::size_t l = 0; l < vw; ++l) x[l] = static_cast<double>(w[j + l]);
+      v = Ops::load(x);
+    }
+    const reg mw = Ops::mul(Ops::mul(v, vs), vp);
+    reg k = Ops::sub(Ops::add(mw, magic), magic);
+    k = Ops::sub(k, Ops::select(Ops::lt(mw, k), one, zero));
+    if (res) Ops::store(res + j, Ops::sub(mw, k));
+    Ops::store(fl, k);
+    for (std::size_t l = 0; l < vw; ++l) {
+      const auto c = static_cast<std::size_t>(static_cast<std::int64_t>(fl[l]));
+      if (counts) counts[j + l] = c;
+      total += c;
+    }
+  }
+  sum += total;
+  return n;
 }
 
 // uniform_spacings (below) on the registers of Ops.
