@@ -1,7 +1,7 @@
 // ttscale/kernels/detail/resample_body.hpp: the per-level body of kernels/resample.hpp (systematic_counts, exp_shifted_at, residual_floors_at, uniform_spacings_at).
 //
-// Users never include this. kernels/resample.hpp includes it once per instruction-set level
-// through detail/foreach_level.hpp; each inclusion defines these templates for the register
+// Users never include this. detail/resample_counts.hpp includes it once per instruction-set
+// level through detail/foreach_level.hpp; each inclusion defines these templates for the register
 // sets of that level only (TTSCALE_KERNELS_AT_LEVEL), inside the level's target region.
 // Included on its own (as the header-set check does), it includes kernels/resample.hpp.
 #ifndef TTSCALE_KERNELS_LEVEL
@@ -74,7 +74,7 @@ inline void systematic_counts(std::span<const T> w, const weight_summary& ws, st
 }
 
 // w_j = exp(lw_j - m) into out[0, N) on the registers of Ops, fused with the weight summary
-// (exp_shifted, below): each chunk of exponentials is summed with the canonical association
+// (exp_shifted, kernels/resample.hpp): each chunk of exponentials is summed with the canonical association
 // while it is still in L1, so `resample` reads the weights once fewer than exp followed by
 // summarize_weights. The log-weights were validated by the max pass, so the weights need
 // no check: they lie in [0, 1] with one of them exp(0) = 1, hence a total in [1, N] and no
@@ -165,7 +165,7 @@ inline std::size_t residual_floors_at(std::span<const T> w, double scale, double
   return n;
 }
 
-// uniform_spacings (below) on the registers of Ops.
+// uniform_spacings (kernels/resample.hpp) on the registers of Ops.
 template <class Ops, class G> TTSCALE_KERNELS_AT_LEVEL(Ops)
 inline void uniform_spacings_at(G& g, std::span<double> out) {
   constexpr std::size_t block = 256;
