@@ -156,9 +156,7 @@ inline void stratified_summarized(std::span<const T> w, const weight_summary& ws
 
 template <bool Fast, class T, class I>
 inline void stratified(std::span<const T> w, std::span<const double> v, std::span<I> out) {
-  if (v.size() != out.size())
-    throw size_mismatch("stratified_resample: " + std::to_string(v.size()) + " uniforms for " +
-                        std::to_string(out.size()) + " outputs");
+  check_one_per_output("stratified_resample", "uniforms", v.size(), out.size());
   stratified_summarized<Fast>(w, summarize_weights("stratified_resample", w), v, out);
 }
 

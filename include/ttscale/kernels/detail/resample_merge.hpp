@@ -208,9 +208,7 @@ inline void inverse_cdf_summarized(std::span<const T> w, const weight_summary& w
 
 template <bool Fast, class T, class I>
 inline void inverse_cdf(std::span<const T> w, std::span<const double> su, std::span<I> out) {
-  if (su.size() != out.size())
-    throw size_mismatch("inverse_cdf: " + std::to_string(su.size()) + " sorted_uniforms for " +
-                        std::to_string(out.size()) + " outputs");
+  check_one_per_output("inverse_cdf", "sorted_uniforms", su.size(), out.size());
   inverse_cdf_summarized<Fast>(w, summarize_weights("inverse_cdf", w), su, out);
 }
 

@@ -24,6 +24,13 @@ inline void check_unit(const char* fn, const char* what, std::size_t i, double u
     throw invalid_argument(index_name(fn, what, i) + " = " + value_text(u) + " is not in [0, 1)");
 }
 
+// One uniform per output (inverse_cdf, stratified): "<fn>: 3 <what> for 4 outputs".
+inline void check_one_per_output(const char* fn, const char* what, std::size_t uniforms, std::size_t outputs) {
+  if (uniforms != outputs)
+    throw size_mismatch(std::string(fn) + ": " + std::to_string(uniforms) + " " + what + " for " +
+                        std::to_string(outputs) + " outputs");
+}
+
 // check_unit over a span: one branch-free pass (vectorised), the message from the slow one.
 template <class T>
 inline void check_units(const char* fn, const char* what, std::span<const double> u) {
