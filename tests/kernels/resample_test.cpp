@@ -299,6 +299,7 @@ TEST_CASE("residual and SSP pure functions", "[resample]") {
   const std::vector<double> su = {0.1, 0.9};  // residual CDF .75 1.25 2 2 (S = 2): .2 -> 0, 1.8 -> 2
   k::residual_resample(w, su, out, counts, res);
   CHECK(out == std::vector<std::int32_t>{0, 1, 2, 3, 3, 3});
+  CHECK(counts == std::vector<std::size_t>{1, 1, 1, 3});  // the copies of each index, as documented
   // SSP with N = 1: everything to index 0.
   const std::vector<float> one = {2.5f};
   std::vector<std::int32_t> o3(3);

@@ -152,7 +152,8 @@ template <weight_range W>
 /// Residual resampling: floor(M W_j) deterministic copies of j, then R = residual_draws(W, M)
 /// multinomial draws on the residuals M W_j - floor(M W_j), given R sorted uniforms
 /// (`sorted_uniforms.size()` must be R). Output in ascending order. Uses `out` as scratch;
-/// the counts need a workspace of N size_t and N doubles (`counts`, `residuals`).
+/// the counts need a workspace of N size_t and N doubles (`counts`, `residuals`); `counts`
+/// is left holding the number of copies of each index.
 template <weight_range W, index_range O>
 inline void residual_resample(const W& weights, std::span<const double> sorted_uniforms, O&& out_r,
                               std::span<std::size_t> counts, std::span<double> residuals) {
