@@ -799,3 +799,54 @@ TEMPLATE_LIST_TEST_CASE("residual counts on every instruction set equal the scal
     }
   }
 }
+
+TEST_CASE("SSP keeps Alg. 3's arithmetic: equal to the textbook loop on stored fractional parts", "[resample]") {
+  // ssp_resample carries the pair's fractional parts in registers and never stores the
+  // survivor back; this is Alg. 3 of Gerber, Chopin & Whiteley (2019) as particles writes
+  // it (xi in memory, branches), with the coin flip as u * sum < delta_i. Same indices.
+  std::mt19937_64 g(123);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (std::size_t n : {1, 2, 3, 5, 8, 17, 100, 1000}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      const auto w = random_weights<double>(n, kind, g);
+      for (std::size_t m : {std::size_t(1), n, 3 * n + 2}) {
+        INFO("n = " << n << ", kind = " << kind << ", m = " << m);
+        std::vector<double> u(n - 1);
+        for (double& x : u) x = unit(g);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> xi(n);
+        std::vector<std::uint32_t> out(m);
+        k::ssp_resample(w, u, out, counts, xi);
+        // the textbook loop
+        const auto ws = kd::summarize_weights<double>("test", std::span<const double>(w));
+        std::vector<std::size_t> c(n);
+        std::vector<double> x(n);
+        (void)kd::residual_counts("test", std::span<const double>(w), m, ws, c.data(), x.data());
+        std::size_t i = 0, j = 1;
+        for (std::size_t q = 0; q + 1 < n; ++q) {
+          double di = std::min(x[j], 1.0 - x[i]);
+          const double dj = std::min(x[i], 1.0 - x[j]);
+          if (u[q] * (di + dj) < di) {
+            std::swap(i, j);
+            di = dj;
+          }
+          if (x[j] < 1.0 - x[i]) {
+            x[i] += di;
+            j = q + 2;
+          } else {
+            x[j] -= di;
+            ++c[i];
+            i = q + 2;
+          }
+        }
+        std::size_t total = std::accumulate(c.begin(), c.end(), std::size_t(0));
+        const std::size_t survivor = n == 1 ? 0 : (i < n ? i : j);
+        for (; total < m; ++total) ++c[w[survivor] > 0 ? survivor : ws.last];
+        std::vector<std::uint32_t> ref;
+        for (std::size_t q = 0; q < n; ++q)
+          for (std::size_t r = 0; r < c[q] && ref.size() < m; ++r) ref.push_back(static_cast<std::uint32_t>(q));
+        REQUIRE(out == ref);
+      }
+    }
+  }
+}
