@@ -299,6 +299,7 @@ TEST_CASE("residual and SSP pure functions", "[resample]") {
   const std::vector<double> su = {0.1, 0.9};  // residual CDF .75 1.25 2 2 (S = 2): .2 -> 0, 1.8 -> 2
   k::residual_resample(w, su, out, counts, res);
   CHECK(out == std::vector<std::int32_t>{0, 1, 2, 3, 3, 3});
+  CHECK(counts == std::vector<std::size_t>{1, 1, 1, 3});  // the copies of each index, as documented
   // SSP with N = 1: everything to index 0.
   const std::vector<float> one = {2.5f};
   std::vector<std::int32_t> o3(3);
@@ -698,4 +699,154 @@ TEST_CASE("resampling errors print numbers in their shortest round-trip form", "
   const std::vector<double> ssp_u = {0.5, above_one};
   CHECK_THROWS_WITH(k::ssp_resample(ok, ssp_u, out, c, r),
                     "ssp_resample: uniforms[1] = 1.0000000000000002 is not in [0, 1)");
+}
+
+TEMPLATE_LIST_TEST_CASE("resample from log-weights equals exp_shifted + the pure function, bit for bit", "[resample]",
+                        kt::isa_cases) {
+  // resample() takes the weight summary from its fused exp pass instead of summarize_weights
+  // and, for residual, floors the weights once: the summary must be summarize_weights' own
+  // (same total, first, last, scale) and every scheme must return what the pure function
+  // returns on the same weights and the same uniform stream.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  const T minf = -std::numeric_limits<T>::infinity();
+  std::mt19937_64 g(77);
+  std::vector<std::uint32_t> a, b;
+  k::resample_workspace ws;
+  std::vector<double> w;
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1000, 4099}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<T> lw(n);
+      for (auto& x : lw) {
+        const double z = std::normal_distribution<double>()(g);
+        // 0: moderate; 1: spread beyond exp's range (many exact zeros); 2: some -inf; 3: flat
+        x = static_cast<T>(kind == 0 ? 3 * z : kind == 1 ? 400 * z : kind == 3 ? 0.0 : z);
+        if (kind == 2 && g() % 3 == 0) x = minf;
+      }
+      if (kind == 2) {  // zero weights at both ends, one finite log-weight between
+        lw.front() = minf;
+        if (n > 2) lw.back() = minf;
+        lw[n / 2] = T(1);
+      }
+      const auto sum = kd::exp_shifted<T>(std::span<const T>(lw), w);
+      const auto ref = kd::summarize_weights<double>("test", std::span<const double>(w));
+      INFO("n = " << n << ", kind = " << kind);
+      REQUIRE(sum.total == ref.total);
+      REQUIRE(sum.first == ref.first);
+      REQUIRE(sum.last == ref.last);
+      REQUIRE(sum.scale == ref.scale);
+      for (std::size_t m : {std::size_t(1), n, 2 * n + 1}) {
+        INFO("m = " << m);
+        a.assign(m, 0);
+        b.assign(m, 1);
+        const std::uint64_t seed = g();
+        ttscale::random_engine g1(seed), g2(seed);
+        k::resample(k::systematic, lw, a, g1, ws);
+        k::systematic_resample(w, k::uniform01(g2), b);
+        REQUIRE(a == b);
+        std::vector<double> u(m);
+        k::resample(k::stratified, lw, a, g1, ws);
+        for (double& x : u) x = k::uniform01(g2);
+        k::stratified_resample(w, u, b);
+        REQUIRE(a == b);
+        k::resample(k::multinomial, lw, a, g1, ws);
+        k::uniform_spacings(g2, std::span<double>(u));
+        k::inverse_cdf(w, u, b);
+        REQUIRE(a == b);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> res(n);
+        k::resample(k::residual, lw, a, g1, ws);
+        std::vector<double> ur(k::residual_draws(w, m));
+        k::uniform_spacings(g2, std::span<double>(ur));
+        k::residual_resample(w, ur, b, counts, res);
+        REQUIRE(a == b);
+        k::resample(k::ssp, lw, a, g1, ws);
+        std::vector<double> us(n - 1);
+        for (double& x : us) x = k::uniform01(g2);
+        k::ssp_resample(w, us, b, counts, res);
+        REQUIRE(a == b);
+      }
+    }
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("residual counts on every instruction set equal the scalar floors", "[resample]",
+                        kt::isa_cases) {
+  // The floors of M w_j / S are vectorised per level (magic-number rounding); counts and
+  // residuals must be the scalar std::floor ones, bit for bit, integer M W_j included.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  std::mt19937_64 g(91);
+  for (std::size_t n : {1, 2, 3, 7, 8, 9, 16, 17, 100, 1001}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      std::vector<T> w = kind < 4 ? random_weights<T>(n, kind, g) : std::vector<T>(n, T(1));  // 4: M W_j integers
+      const auto ws = kd::summarize_weights<T>("test", std::span<const T>(w));
+      for (std::size_t m : {std::size_t(1), n, 3 * n + 1, 1000 * n}) {
+        INFO("n = " << n << ", kind = " << kind << ", m = " << m);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> res(n);
+        const std::size_t r = kd::residual_counts("test", std::span<const T>(w), m, ws, counts.data(), res.data());
+        const double per_mass = static_cast<double>(m) / ws.total;
+        std::size_t sum = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+          const double mw = static_cast<double>(w[j]) * ws.scale * per_mass;
+          REQUIRE(counts[j] == static_cast<std::size_t>(std::floor(mw)));
+          REQUIRE(res[j] == mw - std::floor(mw));
+          sum += counts[j];
+        }
+        REQUIRE(r == m - sum);
+      }
+    }
+  }
+}
+
+TEST_CASE("SSP keeps Alg. 3's arithmetic: equal to the textbook loop on stored fractional parts", "[resample]") {
+  // ssp_resample carries the pair's fractional parts in registers and never stores the
+  // survivor back; this is Alg. 3 of Gerber, Chopin & Whiteley (2019) as particles writes
+  // it (xi in memory, branches), with the coin flip as u * sum < delta_i. Same indices.
+  std::mt19937_64 g(123);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (std::size_t n : {1, 2, 3, 5, 8, 17, 100, 1000}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      const auto w = random_weights<double>(n, kind, g);
+      for (std::size_t m : {std::size_t(1), n, 3 * n + 2}) {
+        INFO("n = " << n << ", kind = " << kind << ", m = " << m);
+        std::vector<double> u(n - 1);
+        for (double& x : u) x = unit(g);
+        std::vector<std::size_t> counts(n);
+        std::vector<double> xi(n);
+        std::vector<std::uint32_t> out(m);
+        k::ssp_resample(w, u, out, counts, xi);
+        // the textbook loop
+        const auto ws = kd::summarize_weights<double>("test", std::span<const double>(w));
+        std::vector<std::size_t> c(n);
+        std::vector<double> x(n);
+        (void)kd::residual_counts("test", std::span<const double>(w), m, ws, c.data(), x.data());
+        std::size_t i = 0, j = 1;
+        for (std::size_t q = 0; q + 1 < n; ++q) {
+          double di = std::min(x[j], 1.0 - x[i]);
+          const double dj = std::min(x[i], 1.0 - x[j]);
+          if (u[q] * (di + dj) < di) {
+            std::swap(i, j);
+            di = dj;
+          }
+          if (x[j] < 1.0 - x[i]) {
+            x[i] += di;
+            j = q + 2;
+          } else {
+            x[j] -= di;
+            ++c[i];
+            i = q + 2;
+          }
+        }
+        std::size_t total = std::accumulate(c.begin(), c.end(), std::size_t(0));
+        const std::size_t survivor = n == 1 ? 0 : (i < n ? i : j);
+        for (; total < m; ++total) ++c[w[survivor] > 0 ? survivor : ws.last];
+        std::vector<std::uint32_t> ref;
+        for (std::size_t q = 0; q < n; ++q)
+          for (std::size_t r = 0; r < c[q] && ref.size() < m; ++r) ref.push_back(static_cast<std::uint32_t>(q));
+        REQUIRE(out == ref);
+      }
+    }
+  }
 }
