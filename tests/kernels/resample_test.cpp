@@ -6,11 +6,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <numeric>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernels_test_support.hpp"
@@ -847,6 +849,92 @@ TEST_CASE("SSP keeps Alg. 3's arithmetic: equal to the textbook loop on stored f
           for (std::size_t r = 0; r < c[q] && ref.size() < m; ++r) ref.push_back(static_cast<std::uint32_t>(q));
         REQUIRE(out == ref);
       }
+    }
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("the blocked prefix in registers equals block_prefix, and C never decreases", "[resample]",
+                        kt::isa_cases) {
+  // Every path sums C in Sklansky's order (resample_cdf.hpp); the register form of a level
+  // (sklansky_step, broadcast_last) must give block_prefix's bits, scaled or not. C must be
+  // non-decreasing: an order such as Kogge-Stone's rounds (w1 + w2) + w0 above
+  // (w2 + w3) + (w0 + w1) when w3 = 0, and then the counts and the merges disagree.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  using Ops = kd::ops<double, typename TestType::isa>;
+  std::mt19937_64 g(2026);
+  int kogge_stone_decreases = 0;
+  for (int rep = 0; rep < 20000; ++rep) {
+    const std::size_t n = 1 + g() % 8;
+    std::vector<T> w(n);
+    for (auto& x : w) {
+      // zeros, wide exponents and full mantissas: every rounding case of the adds
+      x = g() % 4 == 0 ? T(0)
+                       : static_cast<T>(std::ldexp(static_cast<double>(g() >> 11) * 0x1p-53, static_cast<int>(g() % 60) - 30));
+    }
+    const double scale = rep % 3 == 0 ? 1.0 : std::ldexp(1.0, static_cast<int>(g() % 40) - 20);
+    double c[kd::cdf_block], r[kd::cdf_block];
+    const double carry = rep % 2 == 0 ? 0.0 : std::ldexp(static_cast<double>(g() >> 11) * 0x1p-53, static_cast<int>(g() % 60) - 30);
+    kd::cdf_block_at(w.data(), n, 0, carry, scale, c);
+    kd::cdf_block_at_level<Ops>(w.data(), n, 0, carry, scale, r);
+    INFO("rep " << rep << " n " << n);
+    for (std::size_t q = 0; q < kd::cdf_block; ++q) REQUIRE(std::bit_cast<std::uint64_t>(r[q]) == std::bit_cast<std::uint64_t>(c[q]));
+    for (std::size_t q = 1; q < kd::cdf_block; ++q) REQUIRE(c[q - 1] <= c[q]);
+    // The same data in Kogge-Stone's order (p_i += p_{i-d}, d = 1, 2, 4) must break
+    // monotonicity somewhere, or this data could not catch an order that does.
+    double x[kd::cdf_block];
+    kd::load_block(w.data(), n, 0, scale, x);
+    for (std::size_t d = 1; d < kd::cdf_block; d *= 2)
+      for (std::size_t q = kd::cdf_block; q-- > d;) x[q] = x[q] + x[q - d];
+    for (std::size_t q = 1; q < kd::cdf_block; ++q) kogge_stone_decreases += x[q - 1] > x[q];
+  }
+  CHECK(kogge_stone_decreases > 0);
+  // Across blocks, with the carry: one long walk.
+  std::vector<T> w(4099);
+  for (auto& x : w) x = g() % 3 == 0 ? T(0) : static_cast<T>(std::ldexp(static_cast<double>(g() >> 11) * 0x1p-53, static_cast<int>(g() % 20)));
+  std::vector<double> c(4104);
+  kd::cdf_run(w.data(), w.size(), 0, c.size(), 0.0, 1.0, c.data());
+  for (std::size_t q = 1; q < c.size(); ++q) REQUIRE(c[q - 1] <= c[q]);
+}
+
+TEMPLATE_LIST_TEST_CASE("scaling down with tiny weights: fast paths equal the scalar twins", "[resample]",
+                        kt::isa_cases) {
+  // A sum above 2^960 scales every weight down by a power of two; weights far below the
+  // largest become subnormal and lose bits (an inexact product). The product must be its
+  // own rounding on every path and level (no FMA of it into the prefix adds), or C, and
+  // the indices of targets that small, differ. Tiny uniforms put targets among those C.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  if constexpr (!std::is_same_v<T, double>) return;  // float weights never sum above 2^960
+  const T top = std::numeric_limits<T>::max();
+  std::mt19937_64 g(99);
+  for (int rep = 0; rep < 50; ++rep) {
+    const std::size_t n = 1 + g() % 100;
+    std::vector<T> w(n);
+    for (auto& x : w)  // full mantissas in [2^-12, 1): inexact once scaled by 2^-1022 (double)
+      x = static_cast<T>(std::ldexp(static_cast<double>(g() >> 11 | 1) * 0x1p-53, -static_cast<int>(g() % 12)));
+    w[g() % n] = top / 2;
+    w[g() % n] = top / 4;
+    const auto ws = kd::summarize_weights<T>("test", std::span<const T>(w));
+    REQUIRE(ws.scale < 1.0);
+    const std::size_t m = 1 + g() % 300;
+    // sorted uniforms: a run of tiny ones (targets among the scaled tiny weights), then the rest
+    std::vector<double> su(m);
+    for (std::size_t q = 0; q < m; ++q)
+      su[q] = q < m / 2 ? std::ldexp(static_cast<double>(q + 1), -1074 + static_cast<int>(g() % 40)) : static_cast<double>(q) / m;
+    std::sort(su.begin(), su.end());
+    std::vector<std::int32_t> a(m), b(m);
+    INFO("rep " << rep << " n " << n << " m " << m);
+    k::inverse_cdf(w, su, a);
+    k::scalar::inverse_cdf(w, su, b);
+    REQUIRE(a == b);
+    k::stratified_resample(w, su, a);
+    k::scalar::stratified_resample(w, su, b);
+    REQUIRE(a == b);
+    for (double u : {0.0, 0x1p-1074, 0x1p-1060, 0.5}) {
+      k::systematic_resample(w, u, a);
+      k::scalar::systematic_resample(w, u, b);
+      REQUIRE(a == b);
     }
   }
 }

@@ -18,9 +18,12 @@
 //    that public implementations lack: a u_m with u_m * S > C_{N-1} (possible only through
 //    rounding) gets the LAST index of positive weight (never N, never a zero weight), and
 //    u_m = 0 gets the FIRST index of positive weight. So a zero weight (a -inf log-weight)
-//    is never selected. C is accumulated in double, in blocks of 4 with a fixed association
-//    ((w0+w1)+(w2+w3) for the block total) shared by every code path, so the vectorised and
-//    scalar paths see bit-identical C and return bit-identical indices.
+//    is never selected. C is accumulated in double in blocks of 8, in one fixed order shared
+//    by every code path and instruction-set level: within a block the inclusive prefix in
+//    Sklansky's order (pairs, quads, then the 8; the block total is the pairwise sum
+//    ((w0+w1)+(w2+w3))+((w4+w5)+(w6+w7))), plus the running carry C_{b-1}, one serial add
+//    per 8 weights (detail/resample_cdf.hpp). The order keeps C non-decreasing, and the
+//    vectorised and scalar paths see bit-identical C and return bit-identical indices.
 //  * `resample(scheme, log_weights, out, engine, workspace)`: draws the uniforms from any
 //    std::uniform_random_bit_generator and takes (un-normalised) LOG-weights, the form a
 //    particle filter holds; they are exponentiated (vectorised exp) into the workspace in

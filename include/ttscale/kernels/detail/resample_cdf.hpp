@@ -3,7 +3,7 @@
 //
 // Users never include this. Every resampling path (the scalar twin merge, the branch-free
 // merge, the count paths, the summary total and the fused exp pass of resample_body.hpp)
-// sums the weights in blocks of 4 with the one association of cdf4, so all of them see the
+// sums the weights in blocks of 8 in the one order of block_prefix, so all of them see the
 // same C_j bit for bit and return identical indices. summarize_weights validates the weights
 // and finds their total, first and last positive index in one pass (C&P 2020, ch. 9: the
 // inverse-CDF definition needs C and S; first/last are the round-off guards).
@@ -12,6 +12,7 @@
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/kernels/detail/error_text.hpp>
+#include <ttscale/kernels/detail/simd.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -24,48 +25,91 @@ TTSCALE_BEGIN_NAMESPACE
 namespace kernels::detail {
 
 // ---- canonical CDF --------------------------------------------------------------
-// Prefix sums of w[4] with one fixed association; C_k = carry + p_k.
-inline void cdf4(double carry, double w0, double w1, double w2, double w3, double* c) noexcept {
-  const double p1 = w0 + w1;
-  c[0] = carry + w0;
-  c[1] = carry + p1;
-  c[2] = carry + (p1 + w2);
-  c[3] = carry + (p1 + (w2 + w3));
+// C is summed in blocks of 8: C_{b+i} = carry + p_i, p the inclusive prefix of the block's
+// weights in Sklansky's order (pairs, then quads, then the 8: a log-depth tree), carry =
+// C_{b-1} (0 before the first block). The one serial dependency is the carry add, one per
+// 8 weights, and a register of 8 (or 2 of 4, 4 of 2) computes p with lane moves
+// (detail/simd.hpp, sklansky_step), so every level follows this order and sees the same C
+// bit for bit. Sklansky's order keeps C non-decreasing, which the merges and the counts
+// need (C&P 2020, sec. 9.3: A_m = min{j : u_m S <= C_j} assumes a monotone CDF): each
+// lane of an upper half adds one value (the lower half's total) to a non-decreasing prefix
+// of its own half, and rounding is monotone; the block total p_7 is the pairwise sum.
+// (A Kogge-Stone / Hillis-Steele order, p_i = p'_i + p'_{i-d}, is as fast but is not
+// monotone: p_2 = (w1 + w2) + w0 can round above p_3 = (w2 + w3) + (w0 + w1) when w3 = 0.)
+inline constexpr std::size_t cdf_block = 8;
+
+// Inclusive prefix p of x[0, 8) in Sklansky's order. The vector forms (resample_body.hpp)
+// add the same pairs in the same lanes.
+inline void block_prefix(const double* x, double* p) noexcept {
+  const double s01 = x[0] + x[1], s23 = x[2] + x[3], s45 = x[4] + x[5], s67 = x[6] + x[7];
+  const double s03 = s01 + s23;
+  p[0] = x[0];
+  p[1] = s01;
+  p[2] = s01 + x[2];
+  p[3] = s03;
+  p[4] = s03 + x[4];
+  p[5] = s03 + s45;
+  p[6] = s03 + (s45 + x[6]);
+  p[7] = s03 + (s45 + s67);
 }
 
-/// cdf4 of the 4 weights scale * w[base, base + 4) after `carry`, zeros past n: the one
-/// block step every CDF walk shares, so all paths sum in the same order.
+// p_7 of block_prefix alone: the pairwise sum of the 8.
+inline double block_total(const double* x) noexcept {
+  return ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+}
+
+// A weight times the power-of-two scale, rounded on its own at every level: when scaling
+// down makes the product subnormal it is inexact, and an FMA of it into the following add
+// (GCC contracts wherever the target has FMA) would give other bits than a level without.
+// GCC 12 does not contract these paths even without the barrier (the scale-down test
+// passes either way, default and -march=native builds); it guards other compilers and
+// inlining decisions, at the cost of nothing when scale = 1 (the products are skipped).
+inline double scaled_weight(double x, double scale) noexcept {
+  double p = x * scale;
+  TTSCALE_KERNELS_OPAQUE(p);
+  return p;
+}
+
+// The 8 weights scale * w[base, base + 8) into x, zeros past n (zeros leave every prefix
+// and the total unchanged, so a short last block sums as if it ended at n).
 template <class T>
-inline void cdf4_at(const T* w, std::size_t n, std::size_t base, double carry, double scale, double* c) noexcept {
-  if (base + 4 <= n) {
-    cdf4(carry, static_cast<double>(w[base]) * scale, static_cast<double>(w[base + 1]) * scale,
-         static_cast<double>(w[base + 2]) * scale, static_cast<double>(w[base + 3]) * scale, c);
+inline void load_block(const T* w, std::size_t n, std::size_t base, double scale, double* x) noexcept {
+  const std::size_t len = std::min(cdf_block, n - base);
+  if (scale == 1.0) {
+    for (std::size_t k = 0; k < len; ++k) x[k] = static_cast<double>(w[base + k]);
   } else {
-    double t[4] = {0, 0, 0, 0};
-    for (std::size_t k = 0; base + k < n; ++k) t[k] = static_cast<double>(w[base + k]) * scale;
-    cdf4(carry, t[0], t[1], t[2], t[3], c);
+    for (std::size_t k = 0; k < len; ++k) x[k] = scaled_weight(static_cast<double>(w[base + k]), scale);
   }
+  for (std::size_t k = len; k < cdf_block; ++k) x[k] = 0.0;
 }
 
-// C at base, base + 1, ..., base + len - 1 (len a multiple of 4, base a block start) into c
-// after `carry`, zeros past n: cdf4_at over a run of blocks, the form the chunked walks use.
-// Returns the last C. The common scale = 1 skips the multiplications (w * 1 = w exactly).
+/// C at base, ..., base + 7 (base a block start, base < n) after `carry` into c: the one
+/// block step every scalar CDF walk shares.
+template <class T>
+inline void cdf_block_at(const T* w, std::size_t n, std::size_t base, double carry, double scale, double* c) noexcept {
+  double x[cdf_block], p[cdf_block];
+  if (base + cdf_block <= n && scale == 1.0) {  // the common case: no copy loop of unknown length
+    for (std::size_t k = 0; k < cdf_block; ++k) x[k] = static_cast<double>(w[base + k]);
+  } else {
+    load_block(w, n, base, scale, x);
+  }
+  block_prefix(x, p);
+  for (std::size_t k = 0; k < cdf_block; ++k) c[k] = carry + p[k];
+}
+
+// C at base, base + 1, ..., base + len - 1 (len a multiple of 8, base a block start) into c
+// after `carry`, zeros past n: cdf_block_at over a run of blocks, the form the chunked walks
+// use. Returns the last C.
 template <class T>
 inline double cdf_run(const T* w, std::size_t n, std::size_t base, std::size_t len, double carry, double scale,
                       double* c) noexcept {
-  std::size_t b = 0;
-  const std::size_t full = n > base ? std::min(len, (n - base) & ~std::size_t(3)) : 0;
-  if (scale == 1.0) {
-    for (; b < full; b += 4) {
-      const T* x = w + base + b;
-      cdf4(carry, static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2]),
-           static_cast<double>(x[3]), c + b);
-      carry = c[b + 3];
+  for (std::size_t b = 0; b < len; b += cdf_block) {
+    if (base + b < n) {
+      cdf_block_at(w, n, base + b, carry, scale, c + b);
+    } else {
+      for (std::size_t k = 0; k < cdf_block; ++k) c[b + k] = carry;
     }
-  }
-  for (; b < len; b += 4) {
-    cdf4_at(w, n, base + b, carry, scale, c + b);
-    carry = c[b + 3];
+    carry = c[b + cdf_block - 1];
   }
   return carry;
 }
@@ -88,16 +132,16 @@ inline constexpr double sum_rescale_above = 0x1p960;
 
 template <class T>
 inline double scaled_total(const T* w, std::size_t n, double scale) noexcept {
-  double carry = 0.0, c[4];
-  for (std::size_t base = 0; base < n; base += 4) {
-    cdf4_at(w, n, base, carry, scale, c);
-    carry = c[3];
+  double carry = 0.0, x[cdf_block];
+  for (std::size_t base = 0; base < n; base += cdf_block) {
+    load_block(w, n, base, scale, x);
+    carry = carry + block_total(x);
   }
   return carry;
 }
 
 struct weight_summary {
-  double total;          // C_{N-1} of the scaled weights, with the canonical association
+  double total;          // C_{N-1} of the scaled weights, in the canonical order
   std::size_t first;     // first index of positive weight
   std::size_t last;      // last index of positive weight
   double scale = 1.0;    // the power of two every weight is multiplied by (see above)
@@ -125,8 +169,8 @@ inline double scale_up(double& total) noexcept {
   return scale;
 }
 
-// First and last index of positive weight, searched in [lo, n) and (.., hi + 4) ∩ [0, n):
-// the fused pass knows the first and last 4-block holding one and passes their starts.
+// First and last index of positive weight, searched in [lo, n) and (.., hi + 8) ∩ [0, n):
+// the fused pass knows the first and last block of 8 holding one and passes their starts.
 template <class T>
 inline void first_last_positive(const T* w, std::size_t lo, std::size_t n, std::size_t& first, std::size_t& last,
                                 std::size_t hi = std::numeric_limits<std::size_t>::max()) noexcept {
@@ -135,7 +179,7 @@ inline void first_last_positive(const T* w, std::size_t lo, std::size_t n, std::
       first = i;
       break;
     }
-  const std::size_t end = hi < n ? std::min(n, hi + 4) : n;
+  const std::size_t end = hi < n ? std::min(n, hi + cdf_block) : n;
   for (std::size_t i = end; i-- > 0;)
     if (w[i] > 0) {
       last = i;
@@ -152,20 +196,23 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   bool bad = n == 0;
   std::size_t first = n, last = 0;
   std::size_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const double a = w[j], b = w[j + 1], c = w[j + 2], d = w[j + 3];
+  for (; j + cdf_block <= n; j += cdf_block) {
+    const T* x = w.data() + j;
     // !(x >= 0) catches NaN and negatives; +inf makes the total inf (checked below).
-    bad |= !((a >= 0) & (b >= 0) & (c >= 0) & (d >= 0));
-    const double p1 = a + b;
-    carry = carry + (p1 + (c + d));
+    bool ok = true;
+    for (std::size_t k = 0; k < cdf_block; ++k) ok &= x[k] >= 0;
+    bad |= !ok;
+    const double s01 = static_cast<double>(x[0]) + static_cast<double>(x[1]);
+    const double s23 = static_cast<double>(x[2]) + static_cast<double>(x[3]);
+    const double s45 = static_cast<double>(x[4]) + static_cast<double>(x[5]);
+    const double s67 = static_cast<double>(x[6]) + static_cast<double>(x[7]);
+    carry = carry + ((s01 + s23) + (s45 + s67));  // block_total
   }
   if (j < n) {
-    double t[4] = {0, 0, 0, 0};
-    for (std::size_t k = 0; j + k < n; ++k) {
-      t[k] = w[j + k];
-      bad |= !(t[k] >= 0) | ((t[k] - t[k]) != 0);
-    }
-    carry = carry + ((t[0] + t[1]) + (t[2] + t[3]));
+    double t[cdf_block];
+    for (std::size_t k = 0; j + k < n; ++k) bad |= !(w[j + k] >= 0) | ((w[j + k] - w[j + k]) != 0);
+    load_block(w.data(), n, j, 1.0, t);
+    carry = carry + block_total(t);
   }
   if (bad || !(carry > 0)) throw_bad_weights<T>(fn, w);
   double scale = 1.0;
@@ -188,7 +235,7 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   return {carry, first, last, scale};
 }
 
-// Walks C_0, C_1, ... block by block with the canonical association.
+// Walks C_0, C_1, ... block by block in the canonical order.
 template <class T>
 struct cdf_cursor {
   const T* w;
@@ -196,14 +243,14 @@ struct cdf_cursor {
   double scale;
   std::size_t base = 0;
   double carry = 0.0;
-  double c[4] = {0, 0, 0, 0};
+  double c[cdf_block] = {};
   cdf_cursor(const T* w_, std::size_t n_, double scale_) noexcept : w(w_), n(n_), scale(scale_) { load(); }
-  void load() noexcept { cdf4_at(w, n, base, carry, scale, c); }
+  void load() noexcept { cdf_block_at(w, n, base, carry, scale, c); }
   // C_j for j >= the previous j (monotone access).
   double at(std::size_t j) noexcept {
-    while (j >= base + 4) {
-      carry = c[3];
-      base += 4;
+    while (j >= base + cdf_block) {
+      carry = c[cdf_block - 1];
+      base += cdf_block;
       load();
     }
     return c[j - base];

@@ -55,14 +55,14 @@ inline void count_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
                               I* out) noexcept {
   const std::size_t n = w.size();
   std::size_t f_prev = 0;
-  // Blocks of 4 from the block holding `first` (earlier weights are 0 and C stays 0).
-  std::size_t base = ws.first & ~std::size_t(3);
-  double carry = 0.0, c[4];
-  for (; base < n && f_prev < m_count; base += 4) {
-    cdf4_at(w.data(), n, base, carry, ws.scale, c);
-    carry = c[3];
+  // Blocks of 8 from the block holding `first` (earlier weights are 0 and C stays 0).
+  std::size_t base = ws.first & ~(cdf_block - 1);
+  double carry = 0.0, c[cdf_block];
+  for (; base < n && f_prev < m_count; base += cdf_block) {
+    cdf_block_at(w.data(), n, base, carry, ws.scale, c);
+    carry = c[cdf_block - 1];
     const std::size_t k0 = base < ws.first ? ws.first - base : 0;
-    const std::size_t k1 = std::min<std::size_t>(4, n - base);
+    const std::size_t k1 = std::min(cdf_block, n - base);
     for (std::size_t k = k0; k < k1; ++k) {
       const std::size_t f = count(c[k], f_prev);
       fill_run(out, f_prev, f, static_cast<I>(base + k), m_count);

@@ -43,9 +43,9 @@ inline void merge_inverse_cdf(std::span<const T> w, const weight_summary& ws, st
 // the outcome (no data-dependent branch, which mispredicts about once per particle on even
 // weights); out[m] = j is stored at every step and the last store for each m is the answer.
 // One such loop is a chain of dependent loads (~13 cycles a step), so the events are split
-// into 4 segments at block boundaries of j (equal shares of N + M steps), each segment's
+// into 4 segments at block boundaries (of 8) of j (equal shares of N + M steps), each segment's
 // first m found by binary search with the same predicate, and the 4 loops are interleaved.
-// C comes in chunks with the canonical association (carries at the split points from one
+// C comes in chunks in the canonical order (carries at the split points from one
 // pre-pass), so every C_j, hence every index, equals the scalar twin's.
 template <class T>
 struct merge_segment {
@@ -57,7 +57,7 @@ struct merge_segment {
   double scale = 1.0;  // weight_summary::scale
   alignas(64) double cbuf[chunk];
   void fill(const T* w, std::size_t n) noexcept {
-    len = std::min(chunk, (jstop - base + 3) & ~std::size_t(3));
+    len = std::min(chunk, (jstop - base + cdf_block - 1) & ~(cdf_block - 1));
     (void)cdf_run(w, n, base, len, carry, scale, cbuf);
     jend = std::min(base + len, jstop) - base;
   }
@@ -87,24 +87,24 @@ inline void merge_inverse_cdf_branchless(std::span<const T> w, const weight_summ
   constexpr std::size_t K = 4;
   const std::size_t n = w.size();
   merge_segment<T> seg[K];  // 16 KB of chunk buffers on the stack, no allocation
-  // Split points: multiples of 4 after `first`, where j + M C_j / S crosses k (N + M) / K.
+  // Split points: block starts (multiples of 8) after `first`, where j + M C_j / S crosses
+  // k (N + M) / K; the carry there is C_{split - 1}, summed block by block as cdf_run does.
   std::size_t split[K + 1];
   double carry_at[K + 1];
-  const std::size_t b0 = ws.first & ~std::size_t(3);
+  const std::size_t b0 = ws.first & ~(cdf_block - 1);
   split[0] = b0;
   carry_at[0] = 0.0;
   std::size_t k = 1;
   {
     const double steps = static_cast<double>(n - b0) + static_cast<double>(m_count);
     const double per_mass = static_cast<double>(m_count) / s;
-    double carry = 0.0;
+    double carry = 0.0, x[cdf_block];
     double target = steps / K;
-    for (std::size_t q = b0; q + 4 <= n && k < K; q += 4) {
-      const double sc = ws.scale;
-      const double p1 = static_cast<double>(w[q]) * sc + static_cast<double>(w[q + 1]) * sc;
-      carry = carry + (p1 + (static_cast<double>(w[q + 2]) * sc + static_cast<double>(w[q + 3]) * sc));
-      if (static_cast<double>(q + 4 - b0) + carry * per_mass >= target && q + 4 < n) {
-        split[k] = q + 4;
+    for (std::size_t q = b0; q + cdf_block < n && k < K; q += cdf_block) {
+      load_block(w.data(), n, q, ws.scale, x);
+      carry = carry + block_total(x);
+      if (static_cast<double>(q + cdf_block - b0) + carry * per_mass >= target) {
+        split[k] = q + cdf_block;
         carry_at[k] = carry;
         ++k;
         target = steps * static_cast<double>(k) / K;

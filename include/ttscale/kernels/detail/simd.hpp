@@ -13,6 +13,12 @@
 //   max(a, b) = a > b ? a : b  -- returns b when either is NaN (x86 MAXPS semantics), so a
 //                                 running max never becomes NaN; NaN is detected separately.
 //   fmadd(a, b, c) = a * b + c -- fused where the set has FMA, two roundings otherwise.
+// Lane moves of the double sets, for the blocked prefix sum of kernels/resample.hpp:
+//   broadcast_last(v)          -- every lane = the highest lane of v.
+//   sklansky_step<D>(v)        -- (D < width, a power of two) lane i with bit D of i set adds the
+//                                 last lane of the lower half of its 2D-lane group, lane
+//                                 (i & ~(2D - 1)) + D - 1; the other lanes are unchanged.
+//                                 Steps D = 1, 2, 4, ... form Sklansky's prefix sum in place.
 #pragma once
 
 #include <ttscale/config.hpp>
@@ -104,6 +110,21 @@
 #define TTSCALE_KERNELS_HAS_NEON 1
 #endif
 
+// A value the optimiser must treat as unknown: an empty asm that "changes" it in place.
+// GCC contracts a * b + c into an FMA wherever the target has one (-ffp-contract=fast, the
+// default of gnu++ modes), also across statements and through the vector intrinsics, which
+// it implements as plain vector arithmetic; an FMA adds the unrounded product. A product
+// passed through it stays a rounding of its own at every level (resample_cdf.hpp's scaled
+// weights). MSVC contracts only under /fp:contract, Clang (fp-contract=on) only within one
+// expression.
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define TTSCALE_KERNELS_OPAQUE(v) __asm__("" : "+x"(v))
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+#define TTSCALE_KERNELS_OPAQUE(v) __asm__("" : "+w"(v))
+#else
+#define TTSCALE_KERNELS_OPAQUE(v) ((void)0)
+#endif
+
 TTSCALE_BEGIN_NAMESPACE
 namespace kernels::detail {
 
@@ -182,6 +203,7 @@ struct ops<T, isa_scalar> {
   static reg sub(reg a, reg b) noexcept { return a - b; }
   static reg mul(reg a, reg b) noexcept { return a * b; }
   static reg div(reg a, reg b) noexcept { return a / b; }
+  static reg broadcast_last(reg v) noexcept { return v; }  // width 1: no lane moves
   static reg fmadd(reg a, reg b, reg c) noexcept {
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
     return std::fma(a, b, c);  // one instruction here; keeps the width-1 path equal to SIMD
@@ -325,6 +347,12 @@ struct ops<double, isa_sse2> {
   static reg sub(reg a, reg b) noexcept { return _mm_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm_mul_pd(a, b); }
   static reg div(reg a, reg b) noexcept { return _mm_div_pd(a, b); }
+  static reg broadcast_last(reg v) noexcept { return _mm_unpackhi_pd(v, v); }
+  template <std::size_t D>
+    requires(D == 1)
+  static reg sklansky_step(reg v) noexcept {
+    return _mm_move_sd(_mm_add_pd(v, _mm_unpacklo_pd(v, v)), v);  // (v0, v1 + v0)
+  }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm_add_pd(_mm_mul_pd(a, b), c); }
   static reg max(reg a, reg b) noexcept { return _mm_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm_min_pd(a, b); }
@@ -460,6 +488,16 @@ struct ops<double, isa_avx2> {
   static reg sub(reg a, reg b) noexcept { return _mm256_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm256_mul_pd(a, b); }
   static reg div(reg a, reg b) noexcept { return _mm256_div_pd(a, b); }
+  static reg broadcast_last(reg v) noexcept { return _mm256_permute4x64_pd(v, 0xFF); }
+  template <std::size_t D>
+    requires(D == 1 || D == 2)
+  static reg sklansky_step(reg v) noexcept {
+    if constexpr (D == 1) {
+      return _mm256_blend_pd(v, _mm256_add_pd(v, _mm256_movedup_pd(v)), 0b1010);  // lanes 1, 3
+    } else {
+      return _mm256_blend_pd(v, _mm256_add_pd(v, _mm256_permute4x64_pd(v, 0x55)), 0b1100);  // lanes 2, 3 + v1
+    }
+  }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm256_fmadd_pd(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm256_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm256_min_pd(a, b); }
@@ -590,6 +628,20 @@ struct ops<double, isa_avx512> {
   static reg sub(reg a, reg b) noexcept { return _mm512_sub_pd(a, b); }
   static reg mul(reg a, reg b) noexcept { return _mm512_mul_pd(a, b); }
   static reg div(reg a, reg b) noexcept { return _mm512_div_pd(a, b); }
+  // The masked forms with v as the source: GCC 12's unmasked ones pass _mm512_undefined_pd,
+  // which -Wuninitialized reports in every user's -Wall build.
+  static reg broadcast_last(reg v) noexcept { return _mm512_mask_permutexvar_pd(v, 0xFF, _mm512_set1_epi64(7), v); }
+  template <std::size_t D>
+    requires(D == 1 || D == 2 || D == 4)
+  static reg sklansky_step(reg v) noexcept {
+    if constexpr (D == 1) {
+      return _mm512_mask_add_pd(v, 0xAA, v, _mm512_mask_movedup_pd(v, 0xAA, v));  // odd lanes + the even one below
+    } else if constexpr (D == 2) {
+      return _mm512_mask_add_pd(v, 0xCC, v, _mm512_mask_permutex_pd(v, 0xCC, v, 0x55));  // lanes 2, 3 + v1; 6, 7 + v5
+    } else {
+      return _mm512_mask_add_pd(v, 0xF0, v, _mm512_mask_permutexvar_pd(v, 0xF0, _mm512_set1_epi64(3), v));  // lanes 4-7 + v3
+    }
+  }
   static reg fmadd(reg a, reg b, reg c) noexcept { return _mm512_fmadd_pd(a, b, c); }
   static reg max(reg a, reg b) noexcept { return _mm512_max_pd(a, b); }
   static reg min(reg a, reg b) noexcept { return _mm512_min_pd(a, b); }
@@ -712,6 +764,12 @@ struct ops<double, isa_neon> {
   static reg sub(reg a, reg b) noexcept { return vsubq_f64(a, b); }
   static reg mul(reg a, reg b) noexcept { return vmulq_f64(a, b); }
   static reg div(reg a, reg b) noexcept { return vdivq_f64(a, b); }
+  static reg broadcast_last(reg v) noexcept { return vdupq_laneq_f64(v, 1); }
+  template <std::size_t D>
+    requires(D == 1)
+  static reg sklansky_step(reg v) noexcept {
+    return vcopyq_laneq_f64(v, 1, vaddq_f64(v, vdupq_laneq_f64(v, 0)), 1);  // (v0, v1 + v0)
+  }
   static reg fmadd(reg a, reg b, reg c) noexcept { return vfmaq_f64(c, a, b); }
   static reg max(reg a, reg b) noexcept { return vbslq_f64(vcgtq_f64(a, b), a, b); }
   static reg min(reg a, reg b) noexcept { return vbslq_f64(vcltq_f64(a, b), a, b); }
