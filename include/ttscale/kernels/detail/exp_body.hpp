@@ -79,6 +79,26 @@ template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
   return Ops::select(Ops::is_nan(x), x, y);
 }
 
+// exp(x) for x <= 0 or -inf (never NaN), as a term of a sum whose largest term is 1: results
+// below the normal range (x < normal_lo, exp(x) < 2^-1021 for double, 2^-124 for float) are
+// flushed to 0, which changes such a sum by less than N 2^-1021 relative. In range it is
+// exp_reg's common path, bit for bit, without its range test (the reductions' blocks know
+// every argument is <= 0 from the block maximum).
+template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
+[[nodiscard]] inline typename Ops::reg exp_nonpos_reg(typename Ops::reg x) noexcept {
+  using T = typename Ops::value_type;
+  using C = exp_constants<T>;
+  using reg = typename Ops::reg;
+  const reg magic = Ops::set1(C::magic);
+  const reg nlo = Ops::set1(C::normal_lo);
+  const reg xc = Ops::max(x, nlo);
+  const reg t = Ops::fmadd(xc, Ops::set1(C::log2e), magic);
+  const reg n = Ops::sub(t, magic);
+  reg r = Ops::fmadd(n, Ops::set1(-C::c1), xc);
+  r = Ops::fmadd(n, Ops::set1(-C::c2), r);
+  return Ops::select(Ops::le(nlo, x), Ops::mul_pow2_from_magic(exp_poly<Ops>(r), t), Ops::set1(T(0)));
+}
+
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 inline void exp_span(std::span<const T> in, std::span<T> out) noexcept {
   const std::size_t n = in.size();
