@@ -244,9 +244,10 @@ inline T softmax(std::span<const T> x, std::span<T> out, T temperature) {
   }
   if (m == -std::numeric_limits<double>::infinity()) throw_bad_log_weights<T>("softmax", x);
   const double inv_s = 1.0 / s;
-  k = 0;
-  for (std::size_t b = 0; b < n; b += blk, ++k) {
+  // Last block first: the end of `out`, just written, is still in L2 (2 MB here).
+  while (k-- > 0) {
     if (bmax[k] == -std::numeric_limits<T>::infinity()) continue;
+    const std::size_t b = k * blk;
     const T f = static_cast<T>(std::exp((double(bmax[k]) - m) * sc) * inv_s);
     scale_span<Ops, T>(out.data() + b, std::min(blk, n - b), f);
   }
