@@ -26,13 +26,13 @@ inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std:
   std::size_t i = 0;
   for (; i + 2 * w <= n; i += 2 * w) {
     prefetch_next(next, next_n, i);
-    const reg e0 = exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
-    const reg e1 = exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
+    const reg e0 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
+    const reg e1 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
     a1 = Ops::acc_add(a1, Ops::add(e0, e1));
     a2 = Ops::acc_add(a2, Ops::fmadd(e1, e1, Ops::mul(e0, e0)));
   }
   for (; i + w <= n; i += w) {
-    const reg e = exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
+    const reg e = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
     a1 = Ops::acc_add(a1, e);
     a2 = Ops::acc_add_sq(a2, e);
   }
@@ -45,7 +45,7 @@ inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std:
   }
   using S = typename Ops::tail;
   for (; i < n; ++i) {
-    const double e = static_cast<double>(exp_nonpos_reg<S>(x[i] - shift));
+    const double e = static_cast<double>(exp_normal_reg<S>(x[i] - shift));
     s1 += e;
     s2 += e * e;
   }
@@ -56,25 +56,19 @@ inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std:
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
   ess_state st;
-  for (std::size_t b = 0; b < n; b += reduce_block) {
-    const std::size_t len = std::min(reduce_block, n - b);
-    const T mb = block_max<Ops, T>(x + b, len);
-    if (mb == std::numeric_limits<T>::infinity()) {
-      st.nan = true;
-      return st;
-    }
-    if (mb == -std::numeric_limits<T>::infinity()) continue;
-    if (double(mb) > st.m) {
-      const double f = std::exp(st.m - double(mb));  // 0 before the first weight
-      st.s1 *= f;
-      st.s2 *= f * f;
-      st.m = double(mb);
-    }
-    double s1 = 0, s2 = 0;
-    exp_sums_ess<Ops, T>(x + b, len, static_cast<T>(st.m), x + b + len, std::min(reduce_block, n - b - len), s1, s2);
-    st.s1 += s1;
-    st.s2 += s2;
-  }
+  st.nan = !for_each_block<Ops, T>(
+      x, n, st.m,
+      [&](double m_old, double m_new) {
+        const double f = std::exp(m_old - m_new);  // 0 before the first weight
+        st.s1 *= f;
+        st.s2 *= f * f;
+      },
+      [&](const T* p, std::size_t len, T shift, const T* next, std::size_t next_n) {
+        double s1 = 0, s2 = 0;  // the block's sums first: smaller terms meet smaller sums
+        exp_sums_ess<Ops, T>(p, len, shift, next, next_n, s1, s2);
+        st.s1 += s1;
+        st.s2 += s2;
+      });
   return st;
 }
 
@@ -93,7 +87,7 @@ inline void exp_sums_entropy(const T* x, std::size_t n, T shift, const T* next, 
     prefetch_next(next, next_n, i);
     const reg v = Ops::load(x + i);
     const reg d = Ops::sub(v, sh);
-    const reg e = exp_nonpos_reg<Ops>(d);
+    const reg e = exp_normal_reg<Ops>(d);
     as = Ops::acc_add(as, e);
     at = Ops::acc_add(at, Ops::select(Ops::eq(v, minf), zero, Ops::mul(e, d)));
   }
@@ -108,7 +102,7 @@ inline void exp_sums_entropy(const T* x, std::size_t n, T shift, const T* next, 
   for (; i < n; ++i)
     if (x[i] != -std::numeric_limits<T>::infinity()) {
       const T d = x[i] - shift;
-      const T e = exp_nonpos_reg<S>(d);
+      const T e = exp_normal_reg<S>(d);
       s += static_cast<double>(e);
       t += static_cast<double>(e * d);
     }
@@ -129,24 +123,20 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 // x - m' = (x - m) + (m - m').
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 [[nodiscard]] inline double weight_entropy(std::span<const T> x) {
-  const std::size_t n = x.size();
   double m = -std::numeric_limits<double>::infinity(), s = 0, u = 0;
-  for (std::size_t b = 0; b < n; b += reduce_block) {
-    const std::size_t len = std::min(reduce_block, n - b);
-    const T mb = block_max<Ops, T>(x.data() + b, len);
-    if (mb == std::numeric_limits<T>::infinity()) throw_bad_log_weights<T>("weight_entropy", x);
-    if (mb == -std::numeric_limits<T>::infinity()) continue;
-    if (double(mb) > m) {
-      if (s > 0) {  // before the first weight m - m' = -inf, and 0 * -inf is NaN
-        const double f = std::exp(m - double(mb));
-        u = f * (u + s * (m - double(mb)));
-        s *= f;
-      }
-      m = double(mb);
-    }
-    exp_sums_entropy<Ops, T>(x.data() + b, len, static_cast<T>(m), x.data() + b + len,
-                             std::min(reduce_block, n - b - len), s, u);
-  }
+  const bool ok = for_each_block<Ops, T>(
+      x.data(), x.size(), m,
+      [&](double m_old, double m_new) {
+        if (s > 0) {  // before the first weight m_old - m_new = -inf, and 0 * -inf is NaN
+          const double f = std::exp(m_old - m_new);
+          u = f * (u + s * (m_old - m_new));
+          s *= f;
+        }
+      },
+      [&](const T* p, std::size_t len, T shift, const T* next, std::size_t next_n) {
+        exp_sums_entropy<Ops, T>(p, len, shift, next, next_n, s, u);
+      });
+  if (!ok) throw_bad_log_weights<T>("weight_entropy", x);
   if (!(m > -std::numeric_limits<double>::infinity())) throw_bad_log_weights<T>("weight_entropy", x);
   const double h = std::log(s) - u / s;
   return h > 0 ? h : 0.0;  // round-off can give -1e-17 for a single surviving weight

@@ -53,43 +53,52 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
   std::size_t i = 0;
   for (; i + 2 * w <= n; i += 2 * w) {
     prefetch_next(next, next_n, i);
-    const reg e0 = exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
-    const reg e1 = exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
+    const reg e0 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
+    const reg e1 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
     acc = Ops::acc_add(acc, Ops::add(e0, e1));
   }
-  for (; i + w <= n; i += w) acc = Ops::acc_add(acc, exp_nonpos_reg<Ops>(Ops::sub(Ops::load(x + i), sh)));
+  for (; i + w <= n; i += w) acc = Ops::acc_add(acc, exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh)));
   double lanes[max_lanes];
   Ops::acc_store(acc, lanes);
   double s = 0;
   for (std::size_t l = 0; l < w; ++l) s += lanes[l];
   using S = typename Ops::tail;
-  for (; i < n; ++i) s += static_cast<double>(exp_nonpos_reg<S>(x[i] - shift));
+  for (; i < n; ++i) s += static_cast<double>(exp_normal_reg<S>(x[i] - shift));
   return s;
 }
 
 // Online logsumexp at block granularity: each block is read from memory once by its max
-// pass and again from L1 by its exp pass, against the running maximum m; the running sum is
-// rescaled by exp(m_old - m_new) once per block whose maximum is a new maximum (about
-// log(N / block) times on random input). Every exp argument is <= 0, so the exp needs no
-// range test. A block of only -inf is skipped: its weight is 0, and -inf - -inf never runs.
-// Returns nan = true (and stops) at a block holding a NaN or a +inf; checked_lse reports it.
-template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
-inline lse_state lse_pass(const T* x, std::size_t n) noexcept {
-  lse_state st;
+// pass and again from L1 by its exp pass, against the running maximum m; the running sums
+// are rescaled once per block whose maximum is a new maximum (about log(N / block) times on
+// random input): rescale(m_old, m_new), then sum(block, len, m, next block, its length).
+// Every exp argument is <= 0, so the exp needs no range test. A block of only -inf is
+// skipped: its weight is 0, and -inf - -inf never runs. Returns false (and stops) at a
+// block holding a NaN or a +inf: the caller rescans for the first bad index.
+template <class Ops, class T, class Rescale, class Sum> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline bool for_each_block(const T* x, std::size_t n, double& m, Rescale&& rescale, Sum&& sum) {
   for (std::size_t b = 0; b < n; b += reduce_block) {
     const std::size_t len = std::min(reduce_block, n - b);
     const T mb = block_max<Ops, T>(x + b, len);
-    if (mb == std::numeric_limits<T>::infinity()) {
-      st.nan = true;
-      return st;
-    }
+    if (mb == std::numeric_limits<T>::infinity()) return false;
     if (mb == -std::numeric_limits<T>::infinity()) continue;
-    if (double(mb) > st.m) {
-      st.s *= std::exp(st.m - double(mb));  // 0 * exp(-inf) = 0 before the first weight
-      st.m = double(mb);
+    if (double(mb) > m) {
+      rescale(m, double(mb));
+      m = double(mb);
     }
-    st.s += exp_sum<Ops, T>(x + b, len, static_cast<T>(st.m), x + b + len, std::min(reduce_block, n - b - len));
+    sum(x + b, len, static_cast<T>(m), x + b + len, std::min(reduce_block, n - b - len));
   }
+  return true;
+}
+
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline lse_state lse_pass(const T* x, std::size_t n) noexcept {
+  lse_state st;
+  st.nan = !for_each_block<Ops, T>(
+      x, n, st.m,
+      [&](double m_old, double m_new) { st.s *= std::exp(m_old - m_new); },  // 0 * 0 before the first weight
+      [&](const T* p, std::size_t len, T shift, const T* next, std::size_t next_n) {
+        st.s += exp_sum<Ops, T>(p, len, shift, next, next_n);
+      });
   return st;
 }
 
