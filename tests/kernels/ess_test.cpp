@@ -55,6 +55,40 @@ TEMPLATE_LIST_TEST_CASE("effective_sample_size and weight_entropy match the refe
   }
 }
 
+// Blocks of kd::reduce_block: whole blocks of -inf (first, middle, last), a maximum that
+// grows in every block (each rescales sum w, sum w^2 and sum w (x - m)), an error in a later block.
+TEMPLATE_LIST_TEST_CASE("ESS and entropy across block boundaries", "[ess]", kt::isa_cases) {
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  using Ops = typename TestType::ops;
+  constexpr std::size_t b = kd::reduce_block;
+  const T minf = -kt::inf<T>;
+  std::vector<std::vector<T>> layouts;
+  auto x = kt::log_weights<T>(3 * b + 5, 1, 21);
+  std::fill_n(x.begin(), 2 * b, minf);
+  layouts.push_back(x);
+  x = kt::log_weights<T>(4 * b + 3, 2, 22);
+  std::fill_n(x.begin() + b, b, minf);
+  std::fill(x.begin() + 3 * b, x.end(), minf);
+  layouts.push_back(x);
+  x.assign(5 * b + 7, T(0));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(0.002) * T(i);
+  layouts.push_back(x);
+  for (const auto& v : layouts) {
+    const std::size_t n = v.size();
+    INFO("n = " << n);
+    const ref_t r = reference(v);
+    REQUIRE(std::fabs(kd::effective_sample_size<Ops, T>(v) - r.ess) <= (16 * kt::eps<T> + n * 0x1p-52L) * r.ess);
+    REQUIRE(std::fabs(kd::weight_entropy<Ops, T>(v) - r.entropy) <=
+            16 * kt::eps<T> * (1 + std::log((long double)n) + r.spread) + n * 0x1p-50L);
+  }
+  x = kt::log_weights<T>(3 * b, 0, 23);
+  x[2 * b + 9] = std::numeric_limits<T>::quiet_NaN();
+  const std::string at = "log_weights[" + std::to_string(2 * b + 9) + "] is NaN";
+  REQUIRE_THROWS_WITH((kd::effective_sample_size<Ops, T>(x)), "effective_sample_size: " + at);
+  REQUIRE_THROWS_WITH((kd::weight_entropy<Ops, T>(x)), "weight_entropy: " + at);
+}
+
 TEMPLATE_TEST_CASE("ESS and entropy closed forms", "[ess]", float, double) {
   using T = TestType;
   for (std::size_t n : {1u, 7u, 64u, 1000u}) {

@@ -75,6 +75,70 @@ TEMPLATE_LIST_TEST_CASE("logsumexp, log_mean_exp, log_normalize, softmax match t
   }
 }
 
+// The reductions work in blocks of kd::reduce_block elements (one max pass, then the exps
+// from L1): whole blocks of -inf (first, middle, last), a maximum that grows in every block
+// (a rescale per block), and errors met in a later block.
+namespace {
+template <class T>
+std::vector<std::vector<T>> block_layouts() {
+  constexpr std::size_t b = kd::reduce_block;
+  const T minf = -std::numeric_limits<T>::infinity();
+  std::vector<std::vector<T>> r;
+  auto x = kt::log_weights<T>(3 * b + 5, 0, 11);
+  std::fill_n(x.begin(), 2 * b, minf);  // two leading blocks of -inf
+  r.push_back(x);
+  x = kt::log_weights<T>(4 * b + 3, 0, 12);
+  std::fill_n(x.begin() + b, b, minf);  // a middle block of -inf
+  std::fill(x.begin() + 3 * b, x.end(), minf);  // and the last block and tail
+  r.push_back(x);
+  x.assign(5 * b + 7, T(0));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(0.01) * T(i);  // a new maximum in every block
+  r.push_back(x);
+  x.assign(2 * b + 1, minf);
+  x.back() = T(-700);  // the only weight, in a one-element last block
+  r.push_back(x);
+  return r;
+}
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("block boundaries: -inf blocks, growing maxima, errors in a later block", "[log_weights]",
+                        kt::isa_cases) {
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  using Ops = typename TestType::ops;
+  for (const auto& x : block_layouts<T>()) {
+    const std::size_t n = x.size();
+    INFO("n = " << n);
+    const auto xl = kt::widen<T>(x);
+    const long double ref = kt::lse_ref(xl);
+    REQUIRE(std::fabs(kd::logsumexp<Ops, T>(x) - ref) <=
+            4 * kt::eps<T> * std::max<long double>(1, std::fabs(ref)) + n * 0x1p-50L);
+    std::vector<T> out(n);
+    kd::softmax<Ops, T>(x, out, T(1));
+    long double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isinf(xl[i])) {
+        REQUIRE(out[i] == T(0));
+        continue;
+      }
+      const long double e = std::exp(xl[i] - ref);
+      REQUIRE(std::fabs(out[i] - e) <= (64 * kt::eps<T> + n * 0x1p-53L) * e + 4 * std::numeric_limits<T>::denorm_min());
+      total += out[i];
+    }
+    REQUIRE(std::fabs(total - 1) <= (n + 8) * kt::eps<T>);
+  }
+  constexpr std::size_t b = kd::reduce_block;
+  auto x = kt::log_weights<T>(3 * b, 0, 13);
+  x[2 * b + 7] = std::numeric_limits<T>::quiet_NaN();
+  const std::string at = "[" + std::to_string(2 * b + 7) + "]";
+  REQUIRE_THROWS_WITH((kd::logsumexp<Ops, T>(x)), "logsumexp: log_weights" + at + " is NaN");
+  std::vector<T> out(x.size());
+  REQUIRE_THROWS_WITH((kd::softmax<Ops, T>(x, out, T(1))), "softmax: log_weights" + at + " is NaN");
+  x[b + 1] = std::numeric_limits<T>::infinity();  // an earlier +inf is the first bad index
+  REQUIRE_THROWS_WITH((kd::log_normalize<Ops, T>(x, out)),
+                      "log_normalize: log_weights[" + std::to_string(b + 1) + "] is +inf");
+}
+
 TEMPLATE_LIST_TEST_CASE("max: exact on every length, NaN rejected", "[log_weights]", kt::isa_cases) {
   KT_RUN_AT(typename TestType::isa);
   using T = typename TestType::value_type;

@@ -1,11 +1,13 @@
 // ttscale/kernels/ess.hpp: effective sample size and entropy of normalised weights.
 //
 // effective_sample_size(lw) = 1 / sum_i W_i^2 = (sum w)^2 / sum w^2 with w = exp(lw - max),
-// as particles' `essl` (Chopin & Papaspiliopoulos 2020, sec. 8.6). One pass: each lane keeps
-// a running max and both sums in double, rescaled only when its max grows.
+// as particles' `essl` (Chopin & Papaspiliopoulos 2020, sec. 8.6). One read of memory: the
+// block-wise online logsumexp of log_weights.hpp with both sums in double, rescaled (by f
+// and f^2) once per block that raises the maximum.
 // weight_entropy(lw) = -sum_i W_i log W_i (natural log), in [0, log N]; the entropic
 // criterion of entropy-based adaptive particle filters; exp(entropy) is the "perplexity",
-// another effective sample size. Two passes (logsumexp, then the weighted sum).
+// another effective sample size. One read, one exp per element: the same blocks, with
+// sum w (x - m) rescaled alongside sum w.
 // Complexity O(N), no allocation. Both return double for float and double input.
 //
 // Valid input and errors are those of logsumexp (log_weights.hpp): empty -> invalid_argument;
@@ -32,26 +34,12 @@ TTSCALE_BEGIN_NAMESPACE
 namespace kernels {
 namespace detail {
 
+// sum w and sum w^2 with w = exp(x - m), m the running maximum; nan: a NaN or +inf was met.
 struct ess_state {
   double m = -std::numeric_limits<double>::infinity();
   double s1 = 0.0, s2 = 0.0;
   bool nan = false;
 };
-
-inline ess_state merge(ess_state a, ess_state b) noexcept {
-  ess_state r;
-  r.nan = a.nan || b.nan;
-  r.m = std::max(a.m, b.m);
-  if (r.m == -std::numeric_limits<double>::infinity()) return r;
-  for (const ess_state* p : {&a, &b}) {
-    if (p->s1 > 0) {
-      const double f = std::exp(p->m - r.m);
-      r.s1 += p->s1 * f;
-      r.s2 += p->s2 * f * f;
-    }
-  }
-  return r;
-}
 
 }  // namespace detail
 }  // namespace kernels

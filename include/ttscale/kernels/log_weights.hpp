@@ -4,11 +4,19 @@
 // temperature), as in nchopin/particles resampling.py (log_sum_exp, log_mean_exp,
 // exp_and_normalise). Weights live in log space; a -inf log-weight is a weight of exactly 0.
 //
-// The vectorised logsumexp makes ONE pass: each lane keeps a running max m and a sum
-// s = sum exp(x - m) in double, rescaling s by exp(m_old - m_new) only when a lane's max
-// grows (rare after the first few registers: ~log(N / width) times per lane on random
-// input). Lanes are merged at the end. log_normalize and softmax add one writing pass.
-// Complexity: O(N) time, O(1) extra space, no allocation.
+// The vectorised logsumexp reads memory ONCE: an online logsumexp at block granularity
+// (blocks of 1024 elements, 8 KB of double, that stay in L1): a block's maximum is taken
+// first, then its terms exp(x - m) against the running maximum m, from L1; the running sum
+// (double) is rescaled by exp(m_old - m_new) once per block that raises the maximum. The
+// next block is prefetched while a block's exps run, so memory and arithmetic overlap: the
+// exp, not memory, is then the cost (bench/README-kernels.md, "Single-read reductions").
+// Every exp argument is <= 0, which saves the exp's range test; terms below the normal
+// range (exp(x - m) < 2^-1021, float 2^-124) are left out of the sums, a relative change
+// below N 2^-1021. log_normalize adds one writing pass. softmax writes exp(x - m_b) with
+// each block's own maximum in its first pass and scales each block by exp(m_b - M) / S in
+// the second: one exp per element instead of two.
+// Complexity: O(N) time, O(1) extra space (softmax: 512 block maxima on the stack), no
+// allocation.
 //
 // Errors (checked by every function, vectorised or scalar):
 //   empty input                         -> ttscale::invalid_argument
@@ -65,17 +73,27 @@ template <class T>
 struct lse_state {
   double m = -std::numeric_limits<double>::infinity();
   double s = 0.0;
-  bool nan = false;
+  bool nan = false;  // a NaN or a +inf was met (the pass stops there)
 };
 
-inline lse_state merge(lse_state a, lse_state b, double scale = 1.0) noexcept {
-  lse_state r;
-  r.nan = a.nan || b.nan;
-  r.m = std::max(a.m, b.m);
-  if (r.m == -std::numeric_limits<double>::infinity()) return r;
-  if (a.s > 0) r.s += a.s * std::exp((a.m - r.m) * scale);
-  if (b.s > 0) r.s += b.s * std::exp((b.m - r.m) * scale);
-  return r;
+// Elements per block of the single-read reductions: 8 KB of double (4 KB of float), so a
+// block read from memory by its max pass is still in L1 for its exp pass.
+inline constexpr std::size_t reduce_block = 1024;
+// softmax keeps each block's maximum on the stack for its second pass: at most this many
+// blocks (4 KB of double), longer ones beyond N = 512 Ki (2048 elements, 16 KB, at N = 1e6).
+inline constexpr std::size_t softmax_blocks = 512;
+
+// Asks for element i of the next block (if it has one) while this block's exps run from
+// L1, so that block's max pass reads from cache: memory and arithmetic overlap instead of
+// taking turns (nothing else touches memory during the exp pass, so the hardware
+// prefetchers stay idle). A hint only; no effect on results.
+template <class T>
+inline void prefetch_next(const T* next, std::size_t next_n, std::size_t i) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  if (i < next_n) __builtin_prefetch(next + i);
+#else
+  (void)next, (void)next_n, (void)i;
+#endif
 }
 
 template <class T>

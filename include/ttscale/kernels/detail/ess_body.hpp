@@ -11,61 +11,101 @@
 TTSCALE_BEGIN_NAMESPACE
 namespace kernels::detail {
 
+// sum e and sum e^2, e = exp(x[i] - shift), over x[0, n), every x[i] <= shift. Two registers
+// per step, each sum widened to double once per pair (e0 + e1, and e0^2 + e1^2 with one fused
+// rounding): at most one extra rounding of 1/2 ulp per sum, inside the documented bound. In
+// float, e^2 < 2^-126 is subnormal or 0, an absolute loss below 2^-149 per term against a
+// sum >= 1 (the maximum contributes exp(0)^2 = 1); the tail squares in double.
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
-inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
+inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n, double& s1,
+                         double& s2) noexcept {
   using reg = typename Ops::reg;
   constexpr std::size_t w = Ops::width;
-  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
-  const reg zero = Ops::set1(T(0));
-  reg m = minf, shift = zero;
-  auto s1 = Ops::acc_zero(), s2 = Ops::acc_zero();
-  auto bad = Ops::is_nan(zero);
-  // A lane's max grew to mn (rare after the first few registers): rescale both sums to it.
-  auto raise_max = [&](const reg mn) {
-    if (Ops::any(Ops::neq(mn, m))) [[unlikely]] {
-      const reg nshift = Ops::select(Ops::eq(mn, minf), zero, mn);
-      const reg f = exp_reg<Ops>(Ops::sub(m, nshift));  // m = -inf: 0, never inf
-      s1 = Ops::acc_scale(s1, f);
-      s2 = Ops::acc_scale(Ops::acc_scale(s2, f), f);
-      m = mn;
-      shift = nshift;
-    }
-  };
+  const reg sh = Ops::set1(shift);
+  auto a1 = Ops::acc_zero(), a2 = Ops::acc_zero();
   std::size_t i = 0;
-  // Two registers per step: one max test, and each sum gets one widening to double for both,
-  // the pair added in T first (e0 + e1, and e0^2 + e1^2 with one fused rounding): at most
-  // one extra rounding of 1/2 ulp per sum, inside the documented bound. In float, e^2 < 2^-126
-  // is subnormal or 0, an absolute loss below 2^-149 per term against a lane sum >= 1 (the
-  // lane's maximum contributes exp(0)^2 = 1).
-  for (; i < n - n % (2 * w); i += 2 * w) {
-    const reg v0 = Ops::load(x + i), v1 = Ops::load(x + i + w);
-    bad = Ops::mask_or(bad, Ops::mask_or(Ops::is_nan(v0), Ops::is_nan(v1)));
-    raise_max(Ops::max(v1, Ops::max(v0, m)));
-    const reg e0 = exp_reg<Ops>(Ops::sub(v0, shift));
-    const reg e1 = exp_reg<Ops>(Ops::sub(v1, shift));
-    s1 = Ops::acc_add(s1, Ops::add(e0, e1));
-    s2 = Ops::acc_add(s2, Ops::fmadd(e1, e1, Ops::mul(e0, e0)));
+  for (; i + 2 * w <= n; i += 2 * w) {
+    prefetch_next(next, next_n, i);
+    const reg e0 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
+    const reg e1 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
+    a1 = Ops::acc_add(a1, Ops::add(e0, e1));
+    a2 = Ops::acc_add(a2, Ops::fmadd(e1, e1, Ops::mul(e0, e0)));
   }
-  for (; i < n - n % w; i += w) {
-    const reg v = Ops::load(x + i);
-    bad = Ops::mask_or(bad, Ops::is_nan(v));
-    raise_max(Ops::max(v, m));
-    const reg e = exp_reg<Ops>(Ops::sub(v, shift));
-    s1 = Ops::acc_add(s1, e);
-    s2 = Ops::acc_add_sq(s2, e);  // squared in double: e^2 would underflow in float
+  for (; i + w <= n; i += w) {
+    const reg e = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
+    a1 = Ops::acc_add(a1, e);
+    a2 = Ops::acc_add_sq(a2, e);
   }
-  T ml[max_lanes];
   double l1[max_lanes], l2[max_lanes];
-  Ops::store_lanes(m, ml);
-  Ops::acc_store(s1, l1);
-  Ops::acc_store(s2, l2);
-  ess_state st;
-  st.nan = Ops::any(bad);
-  for (std::size_t l = 0; l < w; ++l) st = merge(st, ess_state{double(ml[l]), l1[l], l2[l], false});
-  if constexpr (w > 1) {
-    if (i < n) st = merge(st, ess_pass<typename Ops::tail, T>(x + i, n - i));
+  Ops::acc_store(a1, l1);
+  Ops::acc_store(a2, l2);
+  for (std::size_t l = 0; l < w; ++l) {
+    s1 += l1[l];
+    s2 += l2[l];
   }
+  using S = typename Ops::tail;
+  for (; i < n; ++i) {
+    const double e = static_cast<double>(exp_normal_reg<S>(x[i] - shift));
+    s1 += e;
+    s2 += e * e;
+  }
+}
+
+// The online logsumexp's blocks (lse_pass, log_weights_body.hpp) with both sums: a new
+// maximum rescales sum w by f = exp(m_old - m_new) and sum w^2 by f^2.
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline ess_state ess_pass(const T* x, std::size_t n) noexcept {
+  ess_state st;
+  st.nan = !for_each_block<Ops, T>(
+      x, n, st.m,
+      [&](double m_old, double m_new) {
+        const double f = std::exp(m_old - m_new);  // 0 before the first weight
+        st.s1 *= f;
+        st.s2 *= f * f;
+      },
+      [&](const T* p, std::size_t len, T shift, const T* next, std::size_t next_n) {
+        double s1 = 0, s2 = 0;  // the block's sums first: smaller terms meet smaller sums
+        exp_sums_ess<Ops, T>(p, len, shift, next, next_n, s1, s2);
+        st.s1 += s1;
+        st.s2 += s2;
+      });
   return st;
+}
+
+// sum e and sum e (x - shift) over x[0, n) (e = exp(x[i] - shift), every x[i] <= shift); a
+// -inf element adds 0 to both (0 * -inf would be NaN).
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void exp_sums_entropy(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n, double& s,
+                             double& t) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t w = Ops::width;
+  const reg sh = Ops::set1(shift), zero = Ops::set1(T(0));
+  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
+  auto as = Ops::acc_zero(), at = Ops::acc_zero();
+  std::size_t i = 0;
+  for (; i + w <= n; i += w) {
+    prefetch_next(next, next_n, i);
+    const reg v = Ops::load(x + i);
+    const reg d = Ops::sub(v, sh);
+    const reg e = exp_normal_reg<Ops>(d);
+    as = Ops::acc_add(as, e);
+    at = Ops::acc_add(at, Ops::select(Ops::eq(v, minf), zero, Ops::mul(e, d)));
+  }
+  double ls[max_lanes], lt[max_lanes];
+  Ops::acc_store(as, ls);
+  Ops::acc_store(at, lt);
+  for (std::size_t l = 0; l < w; ++l) {
+    s += ls[l];
+    t += lt[l];
+  }
+  using S = typename Ops::tail;
+  for (; i < n; ++i)
+    if (x[i] != -std::numeric_limits<T>::infinity()) {
+      const T d = x[i] - shift;
+      const T e = exp_normal_reg<S>(d);
+      s += static_cast<double>(e);
+      t += static_cast<double>(e * d);
+    }
 }
 
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
@@ -77,36 +117,28 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
   return st.s1 * st.s1 / st.s2;
 }
 
+// One read of memory, one exp per element: with S = sum w and U = sum w (x - m) against the
+// running maximum m (all terms of U <= 0: no cancellation), -sum W log W = log S - U / S. A new
+// maximum m' rescales S by f = exp(m - m') and U to f (U + S (m - m')), since
+// x - m' = (x - m) + (m - m').
 template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 [[nodiscard]] inline double weight_entropy(std::span<const T> x) {
-  const lse_state st = checked_lse<Ops, T>("weight_entropy", x);
-  // log W_i = (x_i - m) - log s; -sum W log W = log s - sum W_i (x_i - m).
-  const T m = static_cast<T>(st.m);
-  const T inv_s = static_cast<T>(1.0 / st.s);
-  using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const reg vm = Ops::set1(m), vinv = Ops::set1(inv_s), zero = Ops::set1(T(0));
-  const reg minf = Ops::set1(-std::numeric_limits<T>::infinity());
-  auto acc = Ops::acc_zero();
-  std::size_t i = 0;
-  for (; i < x.size() - x.size() % w; i += w) {
-    const reg v = Ops::load(x.data() + i);
-    const reg d = Ops::sub(v, vm);
-    const reg wgt = Ops::mul(exp_reg<Ops>(d), vinv);
-    // 0 * -inf would be NaN; a zero weight contributes exactly 0.
-    acc = Ops::acc_add(acc, Ops::select(Ops::eq(v, minf), zero, Ops::mul(wgt, d)));
-  }
-  double lanes[max_lanes];
-  Ops::acc_store(acc, lanes);
-  double sum = 0;
-  for (std::size_t l = 0; l < w; ++l) sum += lanes[l];
-  using S = typename Ops::tail;
-  for (; i < x.size(); ++i)
-    if (x[i] != -std::numeric_limits<T>::infinity()) {
-      const T d = x[i] - m;
-      sum += static_cast<double>(exp_reg<S>(d) * inv_s * d);
-    }
-  const double h = std::log(st.s) - sum;
+  double m = -std::numeric_limits<double>::infinity(), s = 0, u = 0;
+  const bool ok = for_each_block<Ops, T>(
+      x.data(), x.size(), m,
+      [&](double m_old, double m_new) {
+        if (s > 0) {  // before the first weight m_old - m_new = -inf, and 0 * -inf is NaN
+          const double f = std::exp(m_old - m_new);
+          u = f * (u + s * (m_old - m_new));
+          s *= f;
+        }
+      },
+      [&](const T* p, std::size_t len, T shift, const T* next, std::size_t next_n) {
+        exp_sums_entropy<Ops, T>(p, len, shift, next, next_n, s, u);
+      });
+  if (!ok) throw_bad_log_weights<T>("weight_entropy", x);
+  if (!(m > -std::numeric_limits<double>::infinity())) throw_bad_log_weights<T>("weight_entropy", x);
+  const double h = std::log(s) - u / s;
   return h > 0 ? h : 0.0;  // round-off can give -1e-17 for a single surviving weight
 }
 

@@ -41,7 +41,27 @@ template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
   return Ops::add(p, Ops::set1(T(1)));
 }
 
-// exp of one register, for kernels that fuse it into their own pass (logsumexp, ESS, ...).
+// exp(x) for x <= normal_hi or -inf (never NaN), results below the normal range (x <
+// normal_lo: exp(x) < 2^-1021 for double, 2^-124 for float) flushed to 0: exp_reg's common
+// path, without its range test. The reductions call it directly on x - max <= 0, where a
+// flushed value is a term of a sum whose largest term is 1 (a relative change below
+// N 2^-1021); their blocks know the range from the block maximum.
+template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
+[[nodiscard]] inline typename Ops::reg exp_normal_reg(typename Ops::reg x) noexcept {
+  using T = typename Ops::value_type;
+  using C = exp_constants<T>;
+  using reg = typename Ops::reg;
+  const reg magic = Ops::set1(C::magic);
+  const reg nlo = Ops::set1(C::normal_lo);
+  const reg xc = Ops::max(x, nlo);
+  const reg t = Ops::fmadd(xc, Ops::set1(C::log2e), magic);
+  const reg n = Ops::sub(t, magic);
+  reg r = Ops::fmadd(n, Ops::set1(-C::c1), xc);
+  r = Ops::fmadd(n, Ops::set1(-C::c2), r);
+  return Ops::select(Ops::le(nlo, x), Ops::mul_pow2_from_magic(exp_poly<Ops>(r), t), Ops::set1(T(0)));
+}
+
+// exp of one register, for kernels that fuse it into their own pass (softmax, ...).
 template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
 [[nodiscard]] inline typename Ops::reg exp_reg(typename Ops::reg x) noexcept {
   using T = typename Ops::value_type;
@@ -55,14 +75,8 @@ template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
   // select); -inf lanes are computed at normal_lo and zeroed.
   const reg nlo = Ops::set1(C::normal_lo);
   const auto in_lo = Ops::le(nlo, x);
-  if (Ops::all(Ops::mask_and(Ops::le(x, Ops::set1(C::normal_hi)), Ops::mask_or(in_lo, Ops::eq(x, minf))))) [[likely]] {
-    const reg xc = Ops::max(x, nlo);
-    const reg t = Ops::fmadd(xc, Ops::set1(C::log2e), magic);
-    const reg n = Ops::sub(t, magic);
-    reg r = Ops::fmadd(n, Ops::set1(-C::c1), xc);
-    r = Ops::fmadd(n, Ops::set1(-C::c2), r);
-    return Ops::select(in_lo, Ops::mul_pow2_from_magic(exp_poly<Ops>(r), t), Ops::set1(T(0)));
-  }
+  if (Ops::all(Ops::mask_and(Ops::le(x, Ops::set1(C::normal_hi)), Ops::mask_or(in_lo, Ops::eq(x, minf))))) [[likely]]
+    return exp_normal_reg<Ops>(x);
   // General path. Clamping keeps n within [-1076, 1025] (double) so both halves of 2^n stay
   // normal; n = n1 + n2 with n1 = round(n / 2): both 2^n1 and 2^n2 are normal numbers.
   const reg xc = Ops::min(Ops::max(x, Ops::set1(C::lo)), Ops::set1(C::hi));
