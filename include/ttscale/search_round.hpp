@@ -151,9 +151,6 @@ template <generator G, process_verifier V, step_aggregator Aggregate, budget_pol
 void expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<const expansion> expansions,
                       std::size_t lookahead, const Aggregate& aggregate, parent_release parents, step_round& round) {
   detail::step_round_scratch& ws = round.scratch;
-  ws.prefixes.clear();
-  ws.keys.clear();
-  round.from.clear();
   // A parent repeated within the round continues its own child count
   // (streams (p, j) never repeat). Repeats are rare (DVTS's first round): one
   // bit per node finds them; only then are the counters kept in a map.
@@ -165,16 +162,22 @@ void expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<const ex
     ws.seen[id / 64] |= std::uint64_t{1} << (id % 64);
   }
   for (const expansion& e : expansions) ws.seen[e.parent.id() / 64] = 0;
+  std::size_t items = 0;
+  for (const expansion& e : expansions) items += e.children;
+  ws.prefixes.resize(items);
+  ws.keys.resize(items);
+  round.from.resize(items);
   std::unordered_map<node_id, std::size_t> next_child;  // only when repeated
-  for (std::size_t e = 0; e < expansions.size(); ++e) {
+  for (std::size_t e = 0, i = 0; e < expansions.size(); ++e) {
+    const trajectory& parent = expansions[e].parent;
     std::size_t first = expansions[e].first_child;
-    if (repeated) first = next_child.try_emplace(expansions[e].parent.id(), first).first->second;
-    for (std::size_t c = 0; c < expansions[e].children; ++c) {
-      ws.prefixes.push_back(expansions[e].parent);
-      ws.keys.push_back({expansions[e].parent.id(), first + c});
-      round.from.push_back(e);
+    if (repeated) first = next_child.try_emplace(parent.id(), first).first->second;
+    for (std::size_t c = 0; c < expansions[e].children; ++c, ++i) {
+      ws.prefixes[i] = parent;
+      ws.keys[i] = {parent.id(), first + c};
+      round.from[i] = e;
     }
-    if (repeated) next_child[expansions[e].parent.id()] = first + expansions[e].children;
+    if (repeated) next_child[parent.id()] = first + expansions[e].children;
   }
   std::vector<trajectory>& children = round.children;
   ctx.extend(gen, ws.prefixes, ws.keys, children);
