@@ -50,6 +50,7 @@
 #include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
+#include <ttscale/kernels/stream_engines.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/selection.hpp>
@@ -293,7 +294,7 @@ class search_context {
       throw size_mismatch(name_ + ": " + std::to_string(keys.size()) + " stream keys for " +
                           std::to_string(prefixes.size()) + " prefixes");
     engine_buffer_.resize(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) engine_buffer_[i] = engine(keys[i]);
+    kernels::stream_engines(seed_, keys, engine_buffer_);
     extend(gen, prefixes, std::span<random_engine>(engine_buffer_), children);
   }
 
