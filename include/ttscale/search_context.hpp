@@ -95,6 +95,25 @@ template <class Failure>
 }
 }  // namespace detail
 
+namespace detail {
+/// The look-ahead batch (beam search's and the entropic filter's): each
+/// unfinished entry of `nodes` into `picked`, its index into `index`, and its
+/// random stream key_of(i) into `keys`, all three replaced.
+template <class KeyOf>
+void gather_unfinished(std::span<const trajectory> nodes, KeyOf key_of, std::vector<trajectory>& picked,
+                       std::vector<std::size_t>& index, std::vector<stream_key>& keys) {
+  picked.clear();
+  index.clear();
+  keys.clear();
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (!nodes[i].finished()) {
+      picked.push_back(nodes[i]);
+      index.push_back(i);
+      keys.push_back(key_of(i));
+    }
+}
+}  // namespace detail
+
 /// How batched calls run.
 struct execution {
   /// At most this many trajectories per generator or verifier call; 0 = a

@@ -191,15 +191,9 @@ void expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<const ex
   // Look-ahead: leaves[i] is the node whose PRM score judges children[i].
   ws.leaves.assign(children.begin(), children.end());
   for (std::size_t step = 0; step < lookahead && !ctx.cut(); ++step) {
-    ws.rolling.clear();
-    ws.which.clear();
-    ws.roll_keys.clear();
-    for (std::size_t i = 0; i < ws.leaves.size(); ++i)
-      if (!ws.leaves[i].finished()) {
-        ws.rolling.push_back(ws.leaves[i]);
-        ws.which.push_back(i);
-        ws.roll_keys.push_back({ws.leaves[i].id(), detail::lookahead_child});
-      }
+    detail::gather_unfinished(
+        ws.leaves, [&](std::size_t i) { return stream_key{ws.leaves[i].id(), detail::lookahead_child}; }, ws.rolling,
+        ws.which, ws.roll_keys);
     if (ws.rolling.empty()) break;
     ctx.extend(gen, ws.rolling, ws.roll_keys, ws.rolled);
     if (step > 0) ctx.release(std::span<const trajectory>(ws.rolling).first(ws.rolled.size()));  // look-ahead-only nodes

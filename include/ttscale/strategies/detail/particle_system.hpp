@@ -265,15 +265,12 @@ void look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t,
   ws.weigh_nodes.assign(ws.children.begin(), ws.children.end());
   ws.weigh_slot.assign(ws.live.begin(), ws.live.end());
   for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
-    ws.prefixes.clear();
-    ws.keys.clear();
-    ws.extended.clear();
-    for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j)
-      if (!ws.weigh_nodes[j].finished()) {
-        ws.prefixes.push_back(ws.weigh_nodes[j]);
-        ws.keys.push_back({ws.weigh_slot[j] | plan.sweep_bits(), t | (static_cast<std::uint64_t>(la) << 32)});
-        ws.extended.push_back(j);
-      }
+    gather_unfinished(
+        ws.weigh_nodes,
+        [&](std::size_t j) {
+          return stream_key{ws.weigh_slot[j] | plan.sweep_bits(), t | (static_cast<std::uint64_t>(la) << 32)};
+        },
+        ws.prefixes, ws.extended, ws.keys);
     if (ws.prefixes.empty()) break;
     ctx.extend(gen, ws.prefixes, ws.keys, ws.ahead);
     if (la > 1) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.ahead.size()));  // look-ahead-only nodes
