@@ -389,8 +389,8 @@ class search_context {
   /// nodes the generator never saw, are skipped. One hook call per release.
   void release(std::span<const trajectory> nodes) {
     if (!release_hook_) return;
-    // A hook may call back into the search (a nested strategy): it gets its
-    // own copy of the list, the buffer is only what is collected here.
+    // The buffer is moved out while the hook runs, so that a release()
+    // reached again from inside the hook cannot overwrite the list it reads.
     std::vector<trajectory> dropped = std::move(release_buffer_);
     dropped.clear();
     for (const trajectory& t : nodes) {
