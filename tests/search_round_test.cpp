@@ -158,3 +158,37 @@ TEST_CASE("with a good PRM, beam search, DVTS and A* beat best-of-N at equal tok
     CHECK(flat.difference < 3 * flat.standard_error);
   }
 }
+
+TEST_CASE("a step_round and keep_best buffers reused across rounds give what fresh ones give", "[search_round]") {
+  // Two contexts with the same seed run the same rounds: one through the
+  // allocating overloads, one through reused buffers; a repeated parent (the
+  // root twice in round 0, as DVTS's first round) continues its streams.
+  stream_recorder fresh_gen, reused_gen;
+  toy::function_prm prm{[](const trajectory& t) { return 0.1 + 0.8 * static_cast<double>(t.id() % 7) / 7.0; }};
+  search_context fresh("test", "Q", budget{}, execution{}, 9);
+  search_context reused("test", "Q", budget{}, execution{}, 9);
+  step_round round;
+  std::vector<std::size_t> keep;
+  std::vector<double> keyed;
+  std::vector<trajectory> fresh_live{fresh.root(), fresh.root()}, reused_live{reused.root(), reused.root()};
+  for (std::size_t depth = 0; depth < 2; ++depth) {
+    std::vector<expansion> fresh_plan, reused_plan;
+    for (const trajectory& t : fresh_live) fresh_plan.push_back({t, 3});
+    for (const trajectory& t : reused_live) reused_plan.push_back({t, 3});
+    const step_round expected = expand_and_score(fresh, fresh_gen, prm, fresh_plan, 0, aggregate::last);
+    expand_and_score(reused, reused_gen, prm, reused_plan, 0, aggregate::last, parent_release::released, round);
+    REQUIRE(round.children.size() == expected.children.size());
+    for (std::size_t i = 0; i < round.children.size(); ++i) CHECK(round.children[i].id() == expected.children[i].id());
+    CHECK(round.from == expected.from);
+    CHECK(round.scores == expected.scores);
+    random_engine a(depth), b(depth);
+    const std::vector<std::size_t> expected_keep = keep_best(expected.scores, 2, 0.5, a);
+    keep_best(round.scores, 2, 0.5, b, keep, keyed);
+    CHECK(keep == expected_keep);
+    fresh_live = {expected.children[expected_keep[0]], expected.children[expected_keep[1]]};
+    reused_live = {round.children[keep[0]], round.children[keep[1]]};
+  }
+  CHECK(reused_gen.draws == fresh_gen.draws);
+  CHECK(reused_gen.released == fresh_gen.released);
+  CHECK(fresh_gen.draws.size() == 12);
+}

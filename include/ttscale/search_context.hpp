@@ -50,6 +50,7 @@
 #include <ttscale/detail/require.hpp>
 #include <ttscale/errors.hpp>
 #include <ttscale/generator.hpp>
+#include <ttscale/kernels/stream_engines.hpp>
 #include <ttscale/random.hpp>
 #include <ttscale/result.hpp>
 #include <ttscale/selection.hpp>
@@ -91,6 +92,25 @@ template <class Failure>
   } catch (...) {
     std::throw_with_nested(Failure(context + ": " + message, spent));
   }
+}
+}  // namespace detail
+
+namespace detail {
+/// The look-ahead batch (beam search's and the entropic filter's): each
+/// unfinished entry of `nodes` into `picked`, its index into `index`, and its
+/// random stream key_of(i) into `keys`, all three replaced.
+template <class KeyOf>
+void gather_unfinished(std::span<const trajectory> nodes, KeyOf key_of, std::vector<trajectory>& picked,
+                       std::vector<std::size_t>& index, std::vector<stream_key>& keys) {
+  picked.clear();
+  index.clear();
+  keys.clear();
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (!nodes[i].finished()) {
+      picked.push_back(nodes[i]);
+      index.push_back(i);
+      keys.push_back(key_of(i));
+    }
 }
 }  // namespace detail
 
@@ -278,19 +298,38 @@ class search_context {
   /// Fewer children than prefixes means the generator-call limit cut the round.
   template <generator G>
   std::vector<trajectory> extend(G& gen, std::span<const trajectory> prefixes, std::span<const stream_key> keys) {
+    std::vector<trajectory> children;
+    extend(gen, prefixes, keys, children);
+    return children;
+  }
+
+  /// As above into `children` (replaced; it must not hold `prefixes`): a
+  /// strategy passing the same vector every round allocates nothing once it
+  /// has grown.
+  template <generator G>
+  void extend(G& gen, std::span<const trajectory> prefixes, std::span<const stream_key> keys,
+              std::vector<trajectory>& children) {
     if (keys.size() != prefixes.size())
       throw size_mismatch(name_ + ": " + std::to_string(keys.size()) + " stream keys for " +
                           std::to_string(prefixes.size()) + " prefixes");
-    std::vector<random_engine> engines;
-    engines.reserve(keys.size());
-    for (const stream_key& key : keys) engines.push_back(engine(key));
-    return extend(gen, prefixes, std::span<random_engine>(engines));
+    engine_buffer_.resize(keys.size());
+    kernels::stream_engines(seed_, keys, engine_buffer_);
+    extend(gen, prefixes, std::span<random_engine>(engine_buffer_), children);
   }
 
   /// As above with caller-held engines, which are advanced in place (for
   /// strategies that keep one stream per candidate across rounds).
   template <generator G>
   std::vector<trajectory> extend(G& gen, std::span<const trajectory> prefixes, std::span<random_engine> engines) {
+    std::vector<trajectory> children;
+    extend(gen, prefixes, engines, children);
+    return children;
+  }
+
+  /// As above into `children` (replaced; it must not hold `prefixes`).
+  template <generator G>
+  void extend(G& gen, std::span<const trajectory> prefixes, std::span<random_engine> engines,
+              std::vector<trajectory>& children) {
     if (engines.size() != prefixes.size())
       throw size_mismatch(name_ + ": " + std::to_string(engines.size()) + " engines for " +
                           std::to_string(prefixes.size()) + " prefixes");
@@ -310,36 +349,38 @@ class search_context {
       s.finished = false;
       s.engine_state = 0;
     }
-    std::vector<accounting> charged(plan.chunks());
-    auto failures = detail::run_chunks(plan, exec_.threads, [&](std::size_t c, std::size_t b, std::size_t e) {
-      charged[c].generator_calls = 1;  // a call that throws still counts as made
-      charged[c] = extend_and_account(gen, prefixes.subspan(b, e - b), engines.subspan(b, e - b),
-                                      out.subspan(b, e - b));
-    });
-    for (const accounting& a : charged) {
+    charged_.assign(plan.chunks(), accounting{});
+    detail::run_chunks(
+        plan, exec_.threads,
+        [&](std::size_t c, std::size_t b, std::size_t e) {
+          charged_[c].generator_calls = 1;  // a call that throws still counts as made
+          charged_[c] = extend_and_account(gen, prefixes.subspan(b, e - b), engines.subspan(b, e - b),
+                                           out.subspan(b, e - b));
+        },
+        failures_);
+    for (const accounting& a : charged_) {
       accounting add = a;
       add.wall_time = {};
       spent_ += add;
     }
     bool failed = false;
-    for (const std::exception_ptr& f : failures) failed |= f != nullptr;
-    std::vector<trajectory> children;
+    for (const std::exception_ptr& f : failures_) failed |= f != nullptr;
+    children.clear();
     children.reserve(plan.items);
     // A failed round appends nothing — except, for a releasing generator, the
     // steps of its calls that succeeded: they hold engine state, so they
     // become nodes that are released when the search unwinds.
     if (!failed || releasing_generator<G>) {
       for (std::size_t c = 0; c < plan.chunks(); ++c) {
-        if (failures[c]) continue;
+        if (failures_[c]) continue;
         for (std::size_t i = plan.begin(c); i < plan.end(c); ++i)
           children.push_back(tree_->append(prefixes[i].id(), out[i]));
       }
     }
     if constexpr (releasing_generator<G>) mark_live(children);
-    rethrow_first<generator_failure>(failures, plan, "generator");
+    rethrow_first<generator_failure>(failures_, plan, "generator");
     if (plan.items < prefixes.size()) stop(stop_reason::generator_call_limit);
     if (trace_) trace_->generated(children);
-    return children;
   }
 
   /// Tells the generator, if it has a release hook, that the search will
@@ -348,7 +389,10 @@ class search_context {
   /// nodes the generator never saw, are skipped. One hook call per release.
   void release(std::span<const trajectory> nodes) {
     if (!release_hook_) return;
-    std::vector<trajectory> dropped;
+    // The buffer is moved out while the hook runs, so that a release()
+    // reached again from inside the hook cannot overwrite the list it reads.
+    std::vector<trajectory> dropped = std::move(release_buffer_);
+    dropped.clear();
     for (const trajectory& t : nodes) {
       const node_id id = t.id();
       if (id < engine_nodes_.size() && engine_nodes_[id] == node_live) {
@@ -357,6 +401,7 @@ class search_context {
       }
     }
     if (!dropped.empty()) release_hook_(release_target_, dropped);
+    release_buffer_ = std::move(dropped);
   }
   void release(const trajectory& node) { release(std::span<const trajectory>(&node, 1)); }
   /// Releases every live node except those in `keep` (e.g. particle Gibbs
@@ -384,20 +429,34 @@ class search_context {
   /// nodes means the verifier-call limit cut the round.
   template <process_verifier V>
   std::vector<double> score_steps(V& prm, std::span<const trajectory> nodes) {
-    std::vector<double> scores = call_verifier<V>(nodes, verifier_items_per_score(prm), "process verifier",
-                                                  [&](auto part, auto out) { prm.score_steps(part, out); });
+    std::vector<double> scores;
+    score_steps(prm, nodes, scores);
+    return scores;
+  }
+
+  /// As above into `scores` (replaced): a strategy passing the same vector
+  /// every round allocates nothing once it has grown.
+  template <process_verifier V>
+  void score_steps(V& prm, std::span<const trajectory> nodes, std::vector<double>& scores) {
+    call_verifier<V>(nodes, verifier_items_per_score(prm), "process verifier",
+                     [&](auto part, auto out) { prm.score_steps(part, out); }, scores);
     for (std::size_t i = 0; i < scores.size(); ++i) tree_->set_score(nodes[i].id(), scores[i]);
     if (trace_) trace_->scored(nodes, scores);
-    return scores;
   }
 
   /// One batched ORM round over finished trajectories; returns the scores
   /// (fewer than given if the verifier-call limit cut the round).
   template <outcome_verifier V>
   std::vector<double> score_outcomes(V& orm, std::span<const trajectory> finished) {
-    return call_verifier<V>(finished, verifier_items_per_score(orm), "outcome verifier",
-                            [&](auto part, auto out) { orm.score_outcomes(part, out); });
+    std::vector<double> scores;
+    call_verifier<V>(finished, verifier_items_per_score(orm), "outcome verifier",
+                     [&](auto part, auto out) { orm.score_outcomes(part, out); }, scores);
+    return scores;
   }
+
+  /// Whether release() does anything (the generator has a release hook): a
+  /// strategy may skip collecting what to release when it does not.
+  [[nodiscard]] bool releases_nodes() const noexcept { return release_hook_ != nullptr; }
 
   /// Applies the selection policy and packages the result; the stop reason
   /// is derived from what was recorded (see "Why the search stops").
@@ -472,18 +531,21 @@ class search_context {
   }
 
   template <class V, class Call>
-  std::vector<double> call_verifier(std::span<const trajectory> items, std::uint64_t items_per_score, const char* what,
-                                    Call call) {
+  void call_verifier(std::span<const trajectory> items, std::uint64_t items_per_score, const char* what, Call call,
+                     std::vector<double>& scores) {
     require_concurrency<V>(what);
     const detail::chunk_plan plan = plan_calls(items.size(), stop_reason::verifier_call_limit,
                                                &accounting::verifier_calls);
-    std::vector<double> scores(plan.items, std::numeric_limits<double>::quiet_NaN());
-    auto failures = detail::run_chunks(plan, exec_.threads, [&](std::size_t, std::size_t b, std::size_t e) {
-      call(items.subspan(b, e - b), std::span<double>(scores).subspan(b, e - b));
-    });
+    scores.assign(plan.items, std::numeric_limits<double>::quiet_NaN());
+    detail::run_chunks(
+        plan, exec_.threads,
+        [&](std::size_t, std::size_t b, std::size_t e) {
+          call(items.subspan(b, e - b), std::span<double>(scores).subspan(b, e - b));
+        },
+        failures_);
     spent_.verifier_calls += plan.chunks();
     spent_.verifier_items += plan.items * items_per_score;  // an ensemble of k judgments costs k per item
-    rethrow_first<verifier_failure>(failures, plan, what);
+    rethrow_first<verifier_failure>(failures_, plan, what);
     if (plan.items < items.size()) stop(stop_reason::verifier_call_limit);
     for (std::size_t i = 0; i < scores.size(); ++i)
       if (!std::isfinite(scores[i]))
@@ -491,7 +553,6 @@ class search_context {
                                 std::to_string(i) + " of the round (node " + std::to_string(items[i].id()) +
                                 "); scores must be finite",
                             spent());
-    return scores;
   }
 
   template <class Failure>
@@ -522,7 +583,12 @@ class search_context {
   void (*release_hook_)(void*, std::span<const trajectory>) = nullptr;
   void* release_target_ = nullptr;
   std::vector<std::uint8_t> engine_nodes_;  // by node id: unseen / live / released
-  std::vector<step> step_buffer_;           // extend's output slots, reused across rounds
+  // Per-round scratch, grown once and reused: a round allocates nothing.
+  std::vector<step> step_buffer_;              // extend's output slots
+  std::vector<random_engine> engine_buffer_;   // extend's engines for stream keys
+  std::vector<accounting> charged_;            // per call of a round
+  std::vector<std::exception_ptr> failures_;   // per call of a round
+  std::vector<trajectory> release_buffer_;     // what release() hands the hook
 };
 
 TTSCALE_END_NAMESPACE

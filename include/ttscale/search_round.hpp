@@ -96,11 +96,30 @@ struct expansion {
   std::size_t first_child = 0;
 };
 
+namespace detail {
+/// expand_and_score's scratch, kept in a step_round that a strategy reuses
+/// from round to round (no allocation once the buffers have grown).
+struct step_round_scratch {
+  std::vector<trajectory> prefixes;      ///< the generator's batch: each parent once per child
+  std::vector<stream_key> keys;          ///< their random streams
+  std::vector<trajectory> parents;       ///< the expanded parents, to release
+  std::vector<trajectory> leaves;        ///< leaves[i]: the node whose PRM score judges children[i]
+  std::vector<trajectory> rolling;       ///< look-ahead: the leaves extended this step
+  std::vector<std::size_t> which;        ///< ... their indices in leaves
+  std::vector<stream_key> roll_keys;     ///< ... their streams
+  std::vector<trajectory> rolled;        ///< ... their successors
+  std::vector<double> leaf_scores;       ///< the PRM's scores of the leaves
+  std::vector<trajectory> done;          ///< nodes to release after scoring
+  std::vector<std::uint64_t> seen;       ///< a bit per node id: parent seen this round (all clear between rounds)
+};
+}  // namespace detail
+
 /// What one expand_and_score round produced.
 struct step_round {
   std::vector<trajectory> children;   ///< scored children, grouped by expansion, in order
   std::vector<std::size_t> from;      ///< children[i] came from expansions[from[i]]
   std::vector<double> scores;         ///< aggregated score of each child's path
+  detail::step_round_scratch scratch; ///< expand_and_score's buffers, reused when the step_round is
 };
 
 /// How expand_and_score treats the parents after the round.
@@ -122,83 +141,112 @@ step_round expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<co
                             std::size_t lookahead, const Aggregate& aggregate,
                             parent_release parents = parent_release::released) {
   step_round round;
-  std::vector<trajectory> prefixes;
-  std::vector<stream_key> keys;
-  std::vector<std::size_t> from;
-  std::unordered_map<node_id, std::size_t> next_child;  // child counter per parent within the round
-  for (std::size_t e = 0; e < expansions.size(); ++e) {
-    std::size_t& j = next_child.try_emplace(expansions[e].parent.id(), expansions[e].first_child).first->second;
-    for (std::size_t c = 0; c < expansions[e].children; ++c, ++j) {
-      prefixes.push_back(expansions[e].parent);
-      keys.push_back({expansions[e].parent.id(), j});
-      from.push_back(e);
+  expand_and_score(ctx, gen, prm, expansions, lookahead, aggregate, parents, round);
+  return round;
+}
+
+/// As above into `round` (replaced): a strategy passing the same step_round
+/// every round allocates nothing once its buffers have grown.
+template <generator G, process_verifier V, step_aggregator Aggregate, budget_policy B>
+void expand_and_score(search_context<B>& ctx, G& gen, V& prm, std::span<const expansion> expansions,
+                      std::size_t lookahead, const Aggregate& aggregate, parent_release parents, step_round& round) {
+  detail::step_round_scratch& ws = round.scratch;
+  // A parent repeated within the round continues its own child count
+  // (streams (p, j) never repeat). Repeats are rare (DVTS's first round): one
+  // bit per node finds them; only then are the counters kept in a map.
+  ws.seen.resize((ctx.tree().size() + 63) / 64, 0);
+  bool repeated = false;
+  for (const expansion& e : expansions) {
+    const node_id id = e.parent.id();
+    repeated |= ((ws.seen[id / 64] >> (id % 64)) & 1) != 0;
+    ws.seen[id / 64] |= std::uint64_t{1} << (id % 64);
+  }
+  for (const expansion& e : expansions) ws.seen[e.parent.id() / 64] = 0;
+  std::size_t items = 0;
+  for (const expansion& e : expansions) items += e.children;
+  ws.prefixes.resize(items);
+  ws.keys.resize(items);
+  round.from.resize(items);
+  std::unordered_map<node_id, std::size_t> next_child;  // only when repeated
+  for (std::size_t e = 0, i = 0; e < expansions.size(); ++e) {
+    const trajectory& parent = expansions[e].parent;
+    std::size_t first = expansions[e].first_child;
+    if (repeated) first = next_child.try_emplace(parent.id(), first).first->second;
+    for (std::size_t c = 0; c < expansions[e].children; ++c, ++i) {
+      ws.prefixes[i] = parent;
+      ws.keys[i] = {parent.id(), first + c};
+      round.from[i] = e;
     }
+    if (repeated) next_child[parent.id()] = first + expansions[e].children;
   }
-  std::vector<trajectory> children = ctx.extend(gen, prefixes, keys);
-  if (parents == parent_release::released) {
-    std::vector<trajectory> expanded;
-    for (const expansion& e : expansions) expanded.push_back(e.parent);
-    ctx.release(expanded);
+  std::vector<trajectory>& children = round.children;
+  ctx.extend(gen, ws.prefixes, ws.keys, children);
+  if (parents == parent_release::released && ctx.releases_nodes()) {
+    ws.parents.clear();
+    for (const expansion& e : expansions) ws.parents.push_back(e.parent);
+    ctx.release(ws.parents);
   }
-  from.resize(children.size());
+  round.from.resize(children.size());
 
   // Look-ahead: leaves[i] is the node whose PRM score judges children[i].
-  std::vector<trajectory> leaves = children;
+  ws.leaves.assign(children.begin(), children.end());
   for (std::size_t step = 0; step < lookahead && !ctx.cut(); ++step) {
-    std::vector<trajectory> rolling;
-    std::vector<std::size_t> which;
-    std::vector<stream_key> roll_keys;
-    for (std::size_t i = 0; i < leaves.size(); ++i)
-      if (!leaves[i].finished()) {
-        rolling.push_back(leaves[i]);
-        which.push_back(i);
-        roll_keys.push_back({leaves[i].id(), detail::lookahead_child});
-      }
-    if (rolling.empty()) break;
-    const std::vector<trajectory> rolled = ctx.extend(gen, rolling, roll_keys);
-    if (step > 0) ctx.release(std::span<const trajectory>(rolling).first(rolled.size()));  // look-ahead-only nodes
-    for (std::size_t r = 0; r < rolled.size(); ++r) leaves[which[r]] = rolled[r];
+    detail::gather_unfinished(
+        ws.leaves, [&](std::size_t i) { return stream_key{ws.leaves[i].id(), detail::lookahead_child}; }, ws.rolling,
+        ws.which, ws.roll_keys);
+    if (ws.rolling.empty()) break;
+    ctx.extend(gen, ws.rolling, ws.roll_keys, ws.rolled);
+    if (step > 0) ctx.release(std::span<const trajectory>(ws.rolling).first(ws.rolled.size()));  // look-ahead-only nodes
+    for (std::size_t r = 0; r < ws.rolled.size(); ++r) ws.leaves[ws.which[r]] = ws.rolled[r];
   }
 
-  const std::vector<double> leaf_scores = ctx.score_steps(prm, leaves);
+  ctx.score_steps(prm, ws.leaves, ws.leaf_scores);
   // Look-ahead leaves only judged their child; finished children are never expanded.
-  std::vector<trajectory> done;
-  for (std::size_t i = 0; i < leaves.size(); ++i) {
-    if (leaves[i].id() != children[i].id()) done.push_back(leaves[i]);
-    if (children[i].finished()) done.push_back(children[i]);
+  if (ctx.releases_nodes()) {
+    ws.done.clear();
+    for (std::size_t i = 0; i < ws.leaves.size(); ++i) {
+      if (ws.leaves[i].id() != children[i].id()) ws.done.push_back(ws.leaves[i]);
+      if (children[i].finished()) ws.done.push_back(children[i]);
+    }
+    ctx.release(ws.done);
   }
-  ctx.release(done);
-  children.resize(leaf_scores.size());
-  from.resize(leaf_scores.size());
+  children.resize(ws.leaf_scores.size());
+  round.from.resize(ws.leaf_scores.size());
   round.scores.resize(children.size());
   for (std::size_t i = 0; i < children.size(); ++i) {
-    if (leaves[i].id() != children[i].id()) ctx.tree().set_score(children[i].id(), leaf_scores[i]);
+    if (ws.leaves[i].id() != children[i].id()) ctx.tree().set_score(children[i].id(), ws.leaf_scores[i]);
     round.scores[i] = detail::checked_aggregated_score(ctx, children[i], aggregate, "node", children[i].id());
   }
-  round.children = std::move(children);
-  round.from = std::move(from);
-  return round;
 }
 
 /// Indices (into `scores`) of the `k` to keep: the k largest, ties to the
 /// lowest index (temperature == 0), or k drawn without replacement with
 /// probabilities softmax(score / temperature) by the Gumbel-top-k trick
 /// (Kool et al. 2019): keys score/T + Gumbel noise, then the k largest keys.
-inline std::vector<std::size_t> keep_best(std::span<const double> scores, std::size_t k, double temperature,
-                                          random_engine& rng) {
-  k = std::min(k, scores.size());
-  std::vector<std::size_t> keep(k);
-  if (k == 0) return keep;
+/// Written into `keep` (replaced); `keyed` holds the Gumbel keys: buffers a
+/// strategy reuses from round to round.
+inline void keep_best(std::span<const double> scores, std::size_t k, double temperature, random_engine& rng,
+                      std::vector<std::size_t>& keep, std::vector<double>& keyed) {
+  keep.resize(std::min(k, scores.size()));
+  if (keep.empty()) return;
   if (temperature == 0.0) {
     kernels::top_k(scores, keep);
-    return keep;
+    return;
   }
-  std::vector<double> keyed(scores.size());
+  keyed.resize(scores.size());
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const double u = 1.0 - rng.uniform();  // (0, 1]
     keyed[i] = scores[i] / temperature - std::log(-std::log(u) + std::numeric_limits<double>::min());
   }
   kernels::top_k(keyed, keep);
+}
+
+/// As above, returning the indices.
+inline std::vector<std::size_t> keep_best(std::span<const double> scores, std::size_t k, double temperature,
+                                          random_engine& rng) {
+  std::vector<std::size_t> keep;
+  std::vector<double> keyed;
+  keep_best(scores, k, temperature, rng, keep, keyed);
   return keep;
 }
 

@@ -169,18 +169,20 @@ class trajectory_tree {
 
   /// The next slot's raw storage (the caller constructs the node in it).
   node* emplace() {
-    if (size_ == std::numeric_limits<node_id>::max())
-      throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
-    const location at = locate(size_);
-    if (at.block == blocks_.size()) {
+    if (slots_left_ == 0) {
+      if (size_ == std::numeric_limits<node_id>::max())
+        throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
       // Raw storage: a node is constructed when appended, so a block's unused
       // tail is never touched (no zeroing, no page faults for it).
+      const std::size_t capacity = std::size_t{1} << (blocks_.size() + first_block_bits);
       blocks_.reserve(blocks_.size() + 1);
-      blocks_.push_back(
-          static_cast<node*>(memory_->allocate(sizeof(node) << (at.block + first_block_bits), alignof(node))));
+      blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, alignof(node))));
+      next_slot_ = blocks_.back();
+      slots_left_ = std::min<std::size_t>(capacity, std::numeric_limits<node_id>::max() - size_);
     }
     ++size_;
-    return blocks_[at.block] + at.offset;
+    --slots_left_;
+    return next_slot_++;
   }
 
   /// A copy of `text` in the arena; chunks double from 1 KiB to 1 MiB and
@@ -252,6 +254,8 @@ class trajectory_tree {
   std::pmr::memory_resource* memory_;
   std::vector<node*> blocks_;  // block k: capacity 64 << k, the first nodes constructed
   std::size_t size_ = 0;
+  node* next_slot_ = nullptr;  // the open block's first free slot (appends are sequential)
+  std::size_t slots_left_ = 0;
   struct text_chunk {
     char* data;
     std::size_t capacity;

@@ -32,7 +32,9 @@ TEMPLATE_LIST_TEST_CASE("argmax and top_k equal the stable-sort reference", "[to
       }
       INFO("n = " << n << ", kind = " << kind);
       if (n > 0) REQUIRE(kd::argmax<Ops, T>(x) == k::scalar::argmax(std::span<const T>(x)));
-      for (std::size_t kk : {std::size_t(0), std::size_t(1), std::size_t(3), n / 2, n}) {
+      // n / 4 and n / 8 keep a fraction as beam search does (the threshold path), 1 and 3 of
+      // a large n the heap.
+      for (std::size_t kk : {std::size_t(0), std::size_t(1), std::size_t(3), n / 8, n / 4, n / 2, n}) {
         if (kk > n) continue;
         std::vector<std::uint32_t> a(kk), b(kk);
         kd::top_k<Ops, T>(std::span<const T>(x), std::span<std::uint32_t>(a));
@@ -68,6 +70,20 @@ TEMPLATE_TEST_CASE("argmax and top_k: ties, infinities, errors", "[top_k]", floa
   std::vector<int> too_many(7);
   CHECK_THROWS_AS(k::top_k(x, too_many), ttscale::size_mismatch);
   CHECK_THROWS_WITH(k::scalar::top_k(x, too_many), Catch::Contains("7") && Catch::Contains("6"));
+  // -0 and +0 are equal values: ties to the lower index, on both paths.
+  const std::vector<T> zeros = {T(0), T(-0.0), T(1), T(-0.0), T(0), T(-1)};
+  std::vector<int> z4(4), z1(1);
+  k::top_k(zeros, z4);
+  CHECK(z4 == std::vector<int>{2, 0, 1, 3});
+  std::vector<T> many_zeros(64, T(-0.0));
+  many_zeros[40] = T(0);
+  many_zeros[7] = T(2);
+  k::top_k(many_zeros, z1);
+  CHECK(z1 == std::vector<int>{7});
+  std::vector<int> z16(16), z16_reference(16);
+  k::top_k(many_zeros, z16);
+  k::scalar::top_k(many_zeros, z16_reference);
+  CHECK(z16 == z16_reference);
   std::vector<int> none;
   k::top_k(empty, none);  // k = 0 of nothing is fine
   // 1e6 elements, ties from a small alphabet

@@ -47,16 +47,18 @@ inline void run_indices(std::size_t n, unsigned threads, void* context, void (*r
 }  // the pool's jthreads join here
 
 /// Calls fn(chunk, begin, end) for every chunk, on up to `threads` threads.
-/// Returns one exception_ptr per chunk (null where it succeeded); every chunk
-/// runs even if another fails, so the caller can account for all of them.
+/// `failures` gets one exception_ptr per chunk (null where it succeeded; a
+/// caller's buffer, so a round loop allocates nothing); every chunk runs even
+/// if another fails, so the caller can account for all of them.
 template <class Fn>
-std::vector<std::exception_ptr> run_chunks(const chunk_plan& plan, unsigned threads, Fn&& fn) {
+void run_chunks(const chunk_plan& plan, unsigned threads, Fn&& fn, std::vector<std::exception_ptr>& failures) {
+  failures.assign(plan.chunks(), nullptr);
   struct state {
     const chunk_plan& plan;
     Fn& fn;
-    std::vector<std::exception_ptr> failures;
-  } s{plan, fn, std::vector<std::exception_ptr>(plan.chunks())};
-  run_indices(s.failures.size(), threads, &s, [](void* p, std::size_t c) {
+    std::vector<std::exception_ptr>& failures;
+  } s{plan, fn, failures};
+  run_indices(failures.size(), threads, &s, [](void* p, std::size_t c) {
     state& self = *static_cast<state*>(p);
     try {
       self.fn(c, self.plan.begin(c), self.plan.end(c));
@@ -64,7 +66,6 @@ std::vector<std::exception_ptr> run_chunks(const chunk_plan& plan, unsigned thre
       self.failures[c] = std::current_exception();
     }
   });
-  return std::move(s.failures);
 }
 
 }  // namespace detail

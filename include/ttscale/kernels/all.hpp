@@ -8,5 +8,6 @@
 #include <ttscale/kernels/log_weights.hpp>
 #include <ttscale/kernels/resample.hpp>
 #include <ttscale/kernels/sample_logits.hpp>
+#include <ttscale/kernels/stream_engines.hpp>
 #include <ttscale/kernels/tally.hpp>
 #include <ttscale/kernels/top_k.hpp>

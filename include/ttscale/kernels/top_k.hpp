@@ -3,10 +3,15 @@
 // argmax: index of the largest value, ties to the LOWEST index. Vectorised: one SIMD pass
 // for the maximum (and NaN check), then a SIMD search for its first occurrence.
 // top_k: indices of the k = out.size() largest values, larger first, ties to the lower
-// index (the order of a stable sort by decreasing value). A heap of k indices kept in
-// `out` (no allocation); registers whose lanes are all <= the current k-th value are
-// skipped with one compare, so random input costs ~N / width compares plus O(k log k log N)
-// heap work. Complexity O(N + k log k) expected, O(N log k) worst case (ascending input).
+// index (the order of a stable sort by decreasing value). No allocation. For k < N / 16 a
+// heap of k indices kept in `out`; registers whose lanes are all <= the current k-th
+// value are skipped with one compare, so random input costs ~N / width compares plus
+// O(k log k log N) heap work: O(N + k log k) expected, O(N log k) worst case (ascending
+// input). For k >= N / 16 (where the heap's comparisons mispredict on nearly every
+// insertion) branch-free counting passes: the k-th largest value by a binary search on
+// its bits (~log2 N + a few passes of N / width compares on distinct values, at most one
+// per bit of the type), then the k kept ranked by counting (k^2 / width compares, k <= 256)
+// or sorted (O(k log k)).
 //
 // Errors: empty input (argmax) -> invalid_argument; NaN anywhere -> invalid_score naming
 // it; out.size() > values.size() (top_k) -> size_mismatch. -inf and +inf are ordinary
@@ -21,11 +26,13 @@
 #include <ttscale/kernels/resample.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <numeric>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 TTSCALE_BEGIN_NAMESPACE

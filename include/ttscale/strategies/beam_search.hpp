@@ -43,8 +43,10 @@
 // within max_depth rounds.
 //
 // Cost per round: one generator call (plus one per look-ahead step) for N
-// items, one PRM call for N items, O(N log(N/M)) selection; with an aggregate
-// other than `last`, O(depth) per candidate to re-aggregate its path.
+// items, one PRM call for N items, the top N/M by kernels::top_k (a few
+// branch-free counting passes over the N scores); with an aggregate other than
+// `last`, O(depth) per candidate to re-aggregate its path. No allocation per
+// round once the round's buffers have grown, besides the tree's nodes.
 #pragma once
 
 #include <ttscale/answer.hpp>
@@ -113,16 +115,24 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     const std::size_t admitted = ctx.admit_samples(options.n);
     std::vector<trajectory> finished;
     std::vector<trajectory> live{ctx.root()};
+    // The round's buffers live across rounds: a round allocates nothing once they have grown.
+    std::vector<expansion> plan;
+    step_round round;
+    std::vector<trajectory> pool, pruned;
+    std::vector<double> pool_scores, keyed;
+    std::vector<std::size_t> keep;
+    std::vector<char> kept;
+    std::unordered_set<std::uint64_t> seen;
     for (std::size_t depth = 0; depth < options.max_depth && !live.empty() && admitted > 0; ++depth) {
       if (ctx.should_stop()) break;
-      std::vector<expansion> plan(live.size());
+      plan.resize(live.size());
       for (std::size_t i = 0; i < live.size(); ++i)
         plan[i] = {live[i], admitted / live.size() + (i < admitted % live.size() ? 1 : 0)};
-      step_round round =
-          expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), options.lookahead, options.aggregate);
-      std::vector<trajectory> pool;
-      std::vector<double> pool_scores;
-      std::unordered_set<std::uint64_t> seen;
+      expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), options.lookahead, options.aggregate,
+                       parent_release::released, round);
+      pool.clear();
+      pool_scores.clear();
+      seen.clear();
       for (std::size_t i = 0; i < round.children.size(); ++i) {
         const trajectory& c = round.children[i];
         if (c.finished()) {
@@ -138,20 +148,19 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
       if (ctx.cut()) break;
       if (finished.size() >= admitted) break;
       random_engine selection_stream = ctx.engine({detail::stream_tag::beam_selection, depth});
-      const std::vector<std::size_t> keep =
-          keep_best(pool_scores, keep_count, options.temperature, selection_stream);
+      keep_best(pool_scores, keep_count, options.temperature, selection_stream, keep, keyed);
       ctx.mark(pool, trace_status::pruned);
       live.clear();
-      std::vector<bool> kept(pool.size(), false);
-      for (std::size_t k : keep) {
-        live.push_back(pool[k]);
-        kept[k] = true;
-      }
+      for (std::size_t k : keep) live.push_back(pool[k]);
       ctx.mark(live, trace_status::kept);
-      std::vector<trajectory> pruned;
-      for (std::size_t i = 0; i < pool.size(); ++i)
-        if (!kept[i]) pruned.push_back(pool[i]);
-      ctx.release(pruned);
+      if (ctx.releases_nodes()) {
+        kept.assign(pool.size(), 0);
+        for (std::size_t k : keep) kept[k] = 1;
+        pruned.clear();
+        for (std::size_t i = 0; i < pool.size(); ++i)
+          if (!kept[i]) pruned.push_back(pool[i]);
+        ctx.release(pruned);
+      }
     }
     return finish_step_search(ctx, std::span<const trajectory>(finished), options);
   });

@@ -78,11 +78,13 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     std::vector<std::size_t> live(subtrees);
     for (std::size_t t = 0; t < subtrees; ++t) live[t] = t;
     std::vector<bool> done(subtrees, false);
+    step_round round;  // its buffers are reused from round to round
     for (std::size_t depth = 0; depth < options.max_depth && !live.empty(); ++depth) {
       if (ctx.should_stop()) break;
       std::vector<expansion> plan(live.size());
       for (std::size_t j = 0; j < live.size(); ++j) plan[j] = {beam[live[j]], options.beam_width};
-      step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
+      expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate, parent_release::released,
+                       round);
       // Greedy per subtree: the best child of a fully scored group (a cut round
       // leaves the last group partial; it is not advanced).
       std::vector<std::optional<std::size_t>> best(live.size());

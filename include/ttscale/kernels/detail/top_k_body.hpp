@@ -25,6 +25,95 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
   return 0;  // unreachable: m is an element of x
 }
 
+// An unsigned integer whose order is the order of the values (-0 and +0 get
+// the same key, as they compare equal); NaN never reaches it.
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline auto top_k_order_key(T v) {
+  using U = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  constexpr int top = static_cast<int>(sizeof(U) * 8) - 1;
+  U bits = std::bit_cast<U>(v);
+  bits = (bits << 1) == 0 ? U{0} : bits;
+  return bits ^ (static_cast<U>(U{0} - (bits >> top)) | (U{1} << top));
+}
+
+// top_k for k >= n / 16 (beam search keeps N / M). The heap would take ~k log(n / k)
+// pops and pushes whose comparisons mispredict about half the time; instead every step
+// here is a branch-free counting loop: the k-th largest key by a binary search on its
+// bits (one pass over x per bit, from the highest bit the keys differ in, ending as soon
+// as exactly k keys are above the probe: ~log2(n) + a few passes on distinct values), a
+// gather of the kept indices in index order (ties to the lowest index), then each kept
+// element's rank among the kept by counting (k^2 / width compares) for k <= 256, a
+// sort otherwise.
+template <class Ops, class T, class I> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline void top_k_by_threshold(std::span<const T> x, std::span<I> out) {
+  using U = decltype(top_k_order_key<Ops>(T{}));
+  constexpr int bits = static_cast<int>(sizeof(U) * 8);
+  const std::size_t n = x.size(), k = out.size();
+  const auto count_at_least = [&](U t) {
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < n; ++i) c += top_k_order_key<Ops>(x[i]) >= t ? 1 : 0;
+    return c;
+  };
+  // keep: the keys above `lo`, then the first `ties` keys equal to it.
+  U lo = 0;
+  std::size_t ties = k;
+  if (k < n) {
+    U all_and = ~U{0}, all_or = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      all_and &= top_k_order_key<Ops>(x[i]);
+      all_or |= top_k_order_key<Ops>(x[i]);
+    }
+    lo = all_and;  // all keys equal: the first k
+    if (const U differ = all_and ^ all_or; differ != 0) {
+      const int high = std::bit_width(differ) - 1;
+      // count(key >= prefix) >= k throughout; at the end prefix is the k-th largest key.
+      U prefix = high + 1 == bits ? U{0} : all_and & ~((U{1} << (high + 1)) - 1);
+      bool exact = false;
+      for (int b = high; b >= 0 && !exact; --b) {
+        const U probe = prefix | (U{1} << b);
+        const std::size_t c = count_at_least(probe);
+        if (c >= k) {
+          prefix = probe;
+          exact = c == k;
+        }
+      }
+      lo = exact ? prefix - 1 : prefix;  // exact: exactly k keys >= prefix, no tie to split
+      ties = k - (exact ? k : count_at_least(prefix + 1));
+    }
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n && kept < k; ++i) {
+    const U key = top_k_order_key<Ops>(x[i]);
+    const bool take = key > lo || (key == lo && ties > 0);
+    ties -= key == lo && take ? 1 : 0;
+    out[kept] = static_cast<I>(i);
+    kept += take ? 1 : 0;
+  }
+  constexpr std::size_t rank_limit = 256;
+  if (k <= rank_limit) {
+    // Ranks by counting: the kept are in index order, so an equal value before a ranks
+    // before it and one after it does not.
+    T v[rank_limit];
+    I index[rank_limit];
+    for (std::size_t a = 0; a < k; ++a) {
+      index[a] = out[a];
+      v[a] = x[static_cast<std::size_t>(out[a])];
+    }
+    for (std::size_t a = 0; a < k; ++a) {
+      const T va = v[a];
+      std::size_t rank = 0;
+      for (std::size_t b = 0; b < a; ++b) rank += v[b] >= va ? 1 : 0;
+      for (std::size_t b = a + 1; b < k; ++b) rank += v[b] > va ? 1 : 0;
+      out[rank] = index[a];
+    }
+  } else {
+    std::sort(out.begin(), out.end(), [&](I a, I b) {
+      const T va = x[static_cast<std::size_t>(a)], vb = x[static_cast<std::size_t>(b)];
+      return va > vb || (va == vb && a < b);
+    });
+  }
+}
+
 template <class Ops, class T, class I> TTSCALE_KERNELS_AT_LEVEL(Ops)
 inline void top_k(std::span<const T> x, std::span<I> out) {
   const std::size_t n = x.size(), k = out.size();
@@ -33,6 +122,7 @@ inline void top_k(std::span<const T> x, std::span<I> out) {
   if (n > 0) (void)detail::max<Ops>(x);  // NaN check (NaN has no place in an order)
   if (k == 0) return;
   check_index_type<I>("top_k", n);
+  if (k * 16 >= n) return top_k_by_threshold<Ops>(x, out);
   // better(a, b): a ranks before b. With it as the heap order, the heap top is the worst kept.
   const auto better = [&](I a, I b) {
     const T va = x[static_cast<std::size_t>(a)], vb = x[static_cast<std::size_t>(b)];

@@ -188,6 +188,7 @@ struct sweep_workspace {
   std::vector<trajectory> weigh_nodes;   ///< what is weighed: a child, or its look-ahead successor
   std::vector<std::size_t> weigh_slot;   ///< the slot of each weigh_nodes entry
   std::vector<std::size_t> extended;     ///< look-ahead: the weigh_nodes entries extended this step
+  std::vector<trajectory> ahead;         ///< look-ahead: their successors
   std::vector<trajectory> to_score;      ///< the PRM's batch
   std::vector<double> scores;            ///< its scores (NaN without a PRM)
   std::vector<std::uint32_t> competing;  ///< the slots taking part in resampling, ascending
@@ -200,7 +201,7 @@ struct sweep_workspace {
   std::vector<double> old_rewards;
   std::vector<char> old_finished;
   std::vector<trajectory> dropped;       ///< particles resampling dropped, to release
-  std::vector<node_id> held;             ///< the nodes the slots hold after resampling, sorted
+  std::vector<std::uint64_t> held;       ///< release_dropped: a bit per node id, all clear between uses
 };
 
 /// The round's free unfinished slots and whether the reference steps; false
@@ -225,16 +226,17 @@ void propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& p
     ws.prefixes.push_back(st.paths[s]);
     ws.keys.push_back({s | plan.sweep_bits(), t});
   }
-  ws.children = ctx.extend(gen, ws.prefixes, ws.keys);
+  ctx.extend(gen, ws.prefixes, ws.keys, ws.children);
   for (std::size_t j = 0; j < ws.children.size(); ++j) {
     st.paths[ws.live[j]] = ws.children[j];
     st.finished[ws.live[j]] = ws.children[j].finished() ? 1 : 0;
   }
   // Release: the extended parents (each is extended in this one round;
   // duplicates from resampling all were) and the children that finished.
+  if (!ctx.releases_nodes()) return;
   if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.children.size()));
-  for (const trajectory& c : ws.children)
-    if (c.finished()) ctx.release(c);
+  for (std::size_t j = 0; j < ws.children.size(); ++j)
+    if (st.finished[ws.live[j]]) ctx.release(ws.children[j]);
 }
 
 /// Conditional sweep (Andrieu, Doucet & Holenstein 2010, sec. 4.3): slot 0's
@@ -263,20 +265,17 @@ void look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t,
   ws.weigh_nodes.assign(ws.children.begin(), ws.children.end());
   ws.weigh_slot.assign(ws.live.begin(), ws.live.end());
   for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
-    ws.prefixes.clear();
-    ws.keys.clear();
-    ws.extended.clear();
-    for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j)
-      if (!ws.weigh_nodes[j].finished()) {
-        ws.prefixes.push_back(ws.weigh_nodes[j]);
-        ws.keys.push_back({ws.weigh_slot[j] | plan.sweep_bits(), t | (static_cast<std::uint64_t>(la) << 32)});
-        ws.extended.push_back(j);
-      }
+    gather_unfinished(
+        ws.weigh_nodes,
+        [&](std::size_t j) {
+          return stream_key{ws.weigh_slot[j] | plan.sweep_bits(), t | (static_cast<std::uint64_t>(la) << 32)};
+        },
+        ws.prefixes, ws.extended, ws.keys);
     if (ws.prefixes.empty()) break;
-    const std::vector<trajectory> ahead = ctx.extend(gen, ws.prefixes, ws.keys);
-    if (la > 1) ctx.release(std::span<const trajectory>(ws.prefixes).first(ahead.size()));  // look-ahead-only nodes
+    ctx.extend(gen, ws.prefixes, ws.keys, ws.ahead);
+    if (la > 1) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.ahead.size()));  // look-ahead-only nodes
     if (ctx.cut()) return;
-    for (std::size_t q = 0; q < ahead.size(); ++q) ws.weigh_nodes[ws.extended[q]] = ahead[q];
+    for (std::size_t q = 0; q < ws.ahead.size(); ++q) ws.weigh_nodes[ws.extended[q]] = ws.ahead[q];
   }
 }
 
@@ -287,9 +286,11 @@ void weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan,
   if constexpr (!Plan::weight_type::uses_reward) {
     ws.scores.assign(ws.weigh_nodes.size() + (ws.score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
   } else {
-    ws.to_score.assign(ws.weigh_nodes.begin(), ws.weigh_nodes.end());
-    if (ws.score_ref) ws.to_score.push_back(ws.ref_child);
-    ws.scores = ctx.score_steps(*prm, ws.to_score);
+    if (ws.score_ref) {
+      ws.to_score.assign(ws.weigh_nodes.begin(), ws.weigh_nodes.end());
+      ws.to_score.push_back(ws.ref_child);
+    }
+    ctx.score_steps(*prm, ws.score_ref ? ws.to_score : ws.weigh_nodes, ws.scores);
     if (ctx.cut()) return;
   }
   for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j) {
@@ -425,15 +426,18 @@ void move_to_ancestors(search_context<B>& ctx, particle_state& st, bool conditio
 /// again, and none of them is an ancestor of a survivor: release them.
 template <budget_policy B>
 void release_dropped(search_context<B>& ctx, const particle_state& st, bool conditional, sweep_workspace& ws) {
+  if (!ctx.releases_nodes()) return;
   ws.dropped.clear();
   for (std::size_t k = 0; k < ws.competing.size(); ++k)
     if (ws.resampler.offspring[k] == 0 && !(conditional && k == 0)) ws.dropped.push_back(ws.old_paths[ws.competing[k]]);
   if (ws.dropped.empty()) return;
-  ws.held.clear();
-  for (const trajectory& p : st.paths) ws.held.push_back(p.id());
-  std::sort(ws.held.begin(), ws.held.end());
-  std::erase_if(ws.dropped,
-                [&](const trajectory& d) { return std::binary_search(ws.held.begin(), ws.held.end(), d.id()); });
+  // A dropped node may still be held by another slot (a finished particle
+  // copied earlier): one bit per node id, set and cleared again, O(n) rather
+  // than sorting the held ids.
+  ws.held.resize((ctx.tree().size() + 63) / 64, 0);
+  for (const trajectory& p : st.paths) ws.held[p.id() / 64] |= std::uint64_t{1} << (p.id() % 64);
+  std::erase_if(ws.dropped, [&](const trajectory& d) { return (ws.held[d.id() / 64] >> (d.id() % 64)) & 1; });
+  for (const trajectory& p : st.paths) ws.held[p.id() / 64] = 0;
   ctx.release(ws.dropped);
 }
 
