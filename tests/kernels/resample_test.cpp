@@ -12,6 +12,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -895,6 +896,77 @@ TEMPLATE_LIST_TEST_CASE("the blocked prefix in registers equals block_prefix, an
   std::vector<double> c(4104);
   kd::cdf_run(w.data(), w.size(), 0, c.size(), 0.0, 1.0, c.data());
   for (std::size_t q = 1; q < c.size(); ++q) REQUIRE(c[q - 1] <= c[q]);
+}
+
+TEMPLATE_LIST_TEST_CASE("the weight summary on every instruction set equals the scalar one bit for bit", "[resample]",
+                        kt::isa_cases) {
+  // summarize_weights_fast takes the validating pass of a level (weight_total_at for
+  // double); total, first, last and scale must be summarize_weights' own, and a bad weight
+  // must give the same error, over sizes around the block of 8 and random, mostly-zero,
+  // heavy-tailed, tiny, subnormal and huge weights.
+  KT_RUN_AT(typename TestType::isa);
+  using T = typename TestType::value_type;
+  using Ops = kd::ops<double, typename TestType::isa>;
+  const auto bits = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+  std::mt19937_64 g(1414);
+  for (std::size_t n = 1; n <= 67; ++n) {
+    for (int kind = 0; kind < 7; ++kind) {
+      std::vector<T> w;
+      if (kind < 4) {
+        w = random_weights<T>(n, kind, g);
+      } else {
+        w.assign(n, T(0));
+        const T v = kind == 4 ? std::numeric_limits<T>::denorm_min() : kind == 5 ? std::numeric_limits<T>::max() / 4 : T(1);
+        for (auto& x : w) x = g() % 2 ? v : T(0);
+        w[g() % n] = v;
+        if (kind == 6) w.assign(n, T(0));  // all zero: an error
+      }
+      INFO("n " << n << " kind " << kind);
+      if constexpr (std::is_same_v<T, double>) {
+        bool bad_s = false, bad_v = false;
+        const double s = kd::weight_total(std::span<const T>(w), bad_s);
+        const double v = kd::weight_total_at<Ops>(std::span<const T>(w), bad_v);
+        REQUIRE(bits(v) == bits(s));
+        REQUIRE(bad_v == bad_s);
+      }
+      if (kind == 6) {
+        REQUIRE_THROWS_WITH(kd::summarize_weights_fast<T>("test", std::span<const T>(w)), "test: all " + std::to_string(n) + " weights are 0");
+        continue;
+      }
+      const auto ref = kd::summarize_weights<T>("test", std::span<const T>(w));
+      const auto got = kd::summarize_weights_fast<T>("test", std::span<const T>(w));
+      REQUIRE(bits(got.total) == bits(ref.total));
+      REQUIRE(got.first == ref.first);
+      REQUIRE(got.last == ref.last);
+      REQUIRE(bits(got.scale) == bits(ref.scale));
+      // one bad value anywhere: the same outcome (the scalar message) from both
+      for (const T badv : {T(-1e-30), std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity()}) {
+        auto wb = w;
+        wb[g() % n] = badv;
+        std::string want, have;
+        try {
+          (void)kd::summarize_weights<T>("test", std::span<const T>(wb));
+        } catch (const std::exception& e) {
+          want = e.what();
+        }
+        try {
+          (void)kd::summarize_weights_fast<T>("test", std::span<const T>(wb));
+        } catch (const std::exception& e) {
+          have = e.what();
+        }
+        REQUIRE(!want.empty());
+        REQUIRE(have == want);
+        if constexpr (std::is_same_v<T, double>) {
+          bool bad_s = false, bad_v = false;
+          const double s = kd::weight_total(std::span<const T>(wb), bad_s);
+          const double v = kd::weight_total_at<Ops>(std::span<const T>(wb), bad_v);
+          REQUIRE(bad_v == bad_s);
+          const bool both_nan = s != s && v != v;
+          REQUIRE((both_nan || bits(v) == bits(s)));
+        }
+      }
+    }
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("scaling down with tiny weights: fast paths equal the scalar twins", "[resample]",

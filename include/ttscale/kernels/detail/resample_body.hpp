@@ -67,6 +67,38 @@ inline void cdf_block_at_level(const T* w, std::size_t n, std::size_t base, doub
   for (std::size_t r = 0; r < cdf_block / Ops::width; ++r) Ops::store(c + r * Ops::width, Ops::add(vc, v[r]));
 }
 
+// weight_total (resample_cdf.hpp) on the registers of Ops, for double weights: the same
+// total bit for bit (each block's total is the last lane of Sklansky's prefix, p_7, the
+// pairwise sum block_total adds; then one carry add per block, in every lane) and the same
+// `bad`. A mask accumulates !(w >= 0) over the whole blocks; the short last block goes
+// through the scalar weight_tail_total, as in weight_total.
+template <class Ops> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline double weight_total_at(std::span<const double> w, bool& bad) noexcept {
+  using reg = typename Ops::reg;
+  constexpr std::size_t vw = Ops::width;
+  constexpr std::size_t regs = cdf_block / vw;
+  const std::size_t n = w.size();
+  const reg zero = Ops::set1(0.0);
+  auto neg = Ops::lt(zero, zero);  // no lane set
+  reg carry = zero;
+  std::size_t j = 0;
+  for (; j + cdf_block <= n; j += cdf_block) {
+    reg v[regs];
+    for (std::size_t r = 0; r < regs; ++r) {
+      v[r] = Ops::load(w.data() + j + r * vw);
+      neg = Ops::mask_or(neg, Ops::mask_or(Ops::lt(v[r], zero), Ops::is_nan(v[r])));
+    }
+    sklansky_regs<Ops, 1>(v);
+    sklansky_regs<Ops, 2>(v);
+    sklansky_regs<Ops, 4>(v);
+    carry = Ops::add(carry, Ops::broadcast_last(v[regs - 1]));
+  }
+  bad |= Ops::any(neg);
+  alignas(64) double lane[max_lanes];
+  Ops::store(lane, carry);
+  return j < n ? weight_tail_total(w, j, lane[0], bad) : lane[0];
+}
+
 // Systematic fast path, vectorised: C is formed in registers, a block of 8 at a time in the
 // canonical order (C = carry + p, the carry a broadcast register, so the only serial
 // dependency is one add per 8 weights), and at once F_j = #{m : (m + u) * step <= C_j} for a

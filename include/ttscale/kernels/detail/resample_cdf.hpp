@@ -187,14 +187,25 @@ inline void first_last_positive(const T* w, std::size_t lo, std::size_t n, std::
     }
 }
 
-// One pass: validate and compute the canonical total, the scale and first/last positive
-// index (a second pass only when the sum exceeds 2^960 or overflows).
+// The weights after the last whole block of 8, from j: checked and added to `carry`.
 template <class T>
-inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
+inline double weight_tail_total(std::span<const T> w, std::size_t j, double carry, bool& bad) noexcept {
+  const std::size_t n = w.size();
+  double t[cdf_block];
+  for (std::size_t k = 0; j + k < n; ++k) bad |= !(w[j + k] >= 0) | ((w[j + k] - w[j + k]) != 0);
+  load_block(w.data(), n, j, 1.0, t);
+  return carry + block_total(t);
+}
+
+// The validating pass of summarize_weights: the canonical total C_{N-1} (blocks of 8, each
+// block's total the pairwise sum, one carry add per block); `bad` set by a negative or NaN
+// weight, or an infinite one in the last, short block (an infinite weight elsewhere makes
+// the total inf, which finish_summary checks). summarize_weights_at (resample_body.hpp)
+// computes the same two per level; the tests hold them equal bit for bit.
+template <class T>
+inline double weight_total(std::span<const T> w, bool& bad) noexcept {
   const std::size_t n = w.size();
   double carry = 0.0;
-  bool bad = n == 0;
-  std::size_t first = n, last = 0;
   std::size_t j = 0;
   for (; j + cdf_block <= n; j += cdf_block) {
     const T* x = w.data() + j;
@@ -208,12 +219,16 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
     const double s67 = static_cast<double>(x[6]) + static_cast<double>(x[7]);
     carry = carry + ((s01 + s23) + (s45 + s67));  // block_total
   }
-  if (j < n) {
-    double t[cdf_block];
-    for (std::size_t k = 0; j + k < n; ++k) bad |= !(w[j + k] >= 0) | ((w[j + k] - w[j + k]) != 0);
-    load_block(w.data(), n, j, 1.0, t);
-    carry = carry + block_total(t);
-  }
+  if (j < n) carry = weight_tail_total(w, j, carry, bad);
+  return carry;
+}
+
+// The rest of summarize_weights from weight_total's result: throws on bad weights, finds
+// the scale (a second pass only when the sum exceeds 2^960 or overflows) and first/last.
+template <class T>
+inline weight_summary finish_summary(const char* fn, std::span<const T> w, double carry, bool bad) {
+  const std::size_t n = w.size();
+  std::size_t first = n, last = 0;
   if (bad || !(carry > 0)) throw_bad_weights<T>(fn, w);
   double scale = 1.0;
   if (carry < 1.0) {
@@ -233,6 +248,15 @@ inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
   }
   first_last_positive(w.data(), 0, n, first, last);
   return {carry, first, last, scale};
+}
+
+// One pass: validate and compute the canonical total, the scale and first/last positive
+// index. The scalar twin of summarize_weights_fast (resample_counts.hpp).
+template <class T>
+inline weight_summary summarize_weights(const char* fn, std::span<const T> w) {
+  bool bad = w.empty();
+  const double total = weight_total(w, bad);
+  return finish_summary(fn, w, total, bad);
 }
 
 // Walks C_0, C_1, ... block by block in the canonical order.

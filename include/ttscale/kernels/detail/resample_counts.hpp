@@ -101,6 +101,21 @@ TTSCALE_END_NAMESPACE
 TTSCALE_BEGIN_NAMESPACE
 namespace kernels::detail {
 
+// summarize_weights with the validating pass on the registers of the best level for double
+// weights (weight_total_at); other types take the scalar pass. Bit for bit the same summary,
+// and the same exceptions: finish_summary throws from the scalar checks either way.
+template <class T>
+inline weight_summary summarize_weights_fast(const char* fn, std::span<const T> w) {
+  if constexpr (std::is_same_v<T, double>) {
+    bool bad = w.empty();
+    const double total =
+        dispatch<double>([&]<class Ops>(std::type_identity<Ops>) { return weight_total_at<Ops>(w, bad); });
+    return finish_summary(fn, w, total, bad);
+  } else {
+    return summarize_weights(fn, w);
+  }
+}
+
 template <bool Fast, class T, class I>
 inline void systematic_summarized(std::span<const T> w, const weight_summary& ws, double u, std::span<I> out) {
   check_index_type<I>("systematic_resample", w.size());
@@ -127,7 +142,8 @@ inline void systematic_summarized(std::span<const T> w, const weight_summary& ws
 
 template <bool Fast, class T, class I>
 inline void systematic(std::span<const T> w, double u, std::span<I> out) {
-  systematic_summarized<Fast>(w, summarize_weights("systematic_resample", w), u, out);
+  const auto ws = Fast ? summarize_weights_fast("systematic_resample", w) : summarize_weights("systematic_resample", w);
+  systematic_summarized<Fast>(w, ws, u, out);
 }
 
 template <bool Fast, class T, class I>
@@ -157,7 +173,8 @@ inline void stratified_summarized(std::span<const T> w, const weight_summary& ws
 template <bool Fast, class T, class I>
 inline void stratified(std::span<const T> w, std::span<const double> v, std::span<I> out) {
   check_one_per_output("stratified_resample", "uniforms", v.size(), out.size());
-  stratified_summarized<Fast>(w, summarize_weights("stratified_resample", w), v, out);
+  const auto ws = Fast ? summarize_weights_fast("stratified_resample", w) : summarize_weights("stratified_resample", w);
+  stratified_summarized<Fast>(w, ws, v, out);
 }
 
 // Floor counts of M W_j / S; the residual weights go to `res` (size N). Returns R.
