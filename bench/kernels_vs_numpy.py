@@ -273,17 +273,23 @@ if numba is not None:
                 k += 1
 
     @njit(cache=False)
+    def nb_floor_counts(w, m, counts, frac):
+        # counts_j = floor(M W_j), frac_j = M W_j - counts_j; returns sum_j counts_j.
+        total = 0
+        for j in range(w.shape[0]):
+            mw = m * w[j]
+            c = math.floor(mw)
+            counts[j] = c
+            frac[j] = mw - c
+            total += c
+        return total
+
+    @njit(cache=False)
     def nb_residual(lw, w, counts, res, su, out):
         nb_exp_and_normalise(lw, w)
         m = out.shape[0]
         n = w.shape[0]
-        total = 0
-        for j in range(n):
-            mw = m * w[j]
-            c = math.floor(mw)
-            counts[j] = c
-            res[j] = mw - c
-            total += c
+        total = nb_floor_counts(w, m, counts, res)
         rest = m - total
         if rest > 0:
             s = 0.0
@@ -311,13 +317,7 @@ if numba is not None:
         nb_exp_and_normalise(lw, w)
         m = out.shape[0]
         n = w.shape[0]
-        total = 0
-        for j in range(n):
-            mw = m * w[j]
-            c = math.floor(mw)
-            counts[j] = c
-            xi[j] = mw - c
-            total += c
+        total = nb_floor_counts(w, m, counts, xi)
         i = 0
         for j in range(1, n):
             a = xi[i]
