@@ -126,10 +126,12 @@ struct execution {
 
 /// Where a search starts — a prompt (a new tree) or an existing trajectory (a
 /// nested search continues it, in a copy of its own) — and where its tree
-/// lives: `tree_memory` supplies the trajectory tree's nodes (nullptr =
-/// operator new); it must outlive the returned result, which owns the tree.
-/// Reusing one pool across many searches avoids the page faults of fresh
-/// memory: `best_of_n(gen, prm, search_start(prompt, &pool), options, rng)`.
+/// lives: `tree_memory` supplies the trajectory tree's nodes and text
+/// (nullptr = recycled_tree_memory(): operator new, freed trees' blocks kept
+/// per thread for the next search, so search after search does not fault
+/// fresh pages in); it must outlive the returned result, which owns the tree.
+/// A pool of your own works too: `best_of_n(gen, prm, search_start(prompt,
+/// &pool), options, rng)`.
 struct search_start {
   search_start(std::string p, std::pmr::memory_resource* memory = nullptr)
       : prompt(std::move(p)), tree_memory(memory) {}

@@ -35,6 +35,7 @@
 
 #include <ttscale/config.hpp>
 #include <ttscale/errors.hpp>
+#include <ttscale/tree_memory.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -103,14 +104,14 @@ class trajectory;
 /// Arena of steps with parent links; node 0 is the root (the prompt).
 class trajectory_tree {
  public:
-  /// `memory` supplies the node blocks (it must outlive the tree). The
-  /// default is operator new; a resource reused across many searches (e.g. a
-  /// std::pmr::unsynchronized_pool_resource, or a monotonic_buffer_resource
-  /// over a reused buffer) spares each new search the first-touch page faults
-  /// of fresh memory, which otherwise dominate a small search's bookkeeping.
-  explicit trajectory_tree(std::string prompt,
-                           std::pmr::memory_resource* memory = std::pmr::get_default_resource())
-      : prompt_(std::move(prompt)), memory_(memory ? memory : std::pmr::get_default_resource()) {
+  /// `memory` supplies the node blocks and text chunks (it must outlive the
+  /// tree). nullptr = recycled_tree_memory() (tree_memory.hpp): operator new,
+  /// with the blocks of freed trees kept per thread for the next tree, so a
+  /// search after a search does not fault fresh pages in. Pass
+  /// std::pmr::new_delete_resource() for plain operator new/delete, or a pool
+  /// of your own.
+  explicit trajectory_tree(std::string prompt, std::pmr::memory_resource* memory = nullptr)
+      : prompt_(std::move(prompt)), memory_(memory ? memory : recycled_tree_memory()) {
     node* root = emplace();
     ::new (static_cast<void*>(root)) node{step_view{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(),
                                           prompt_.size(), {detail::fnv1a(prompt_)}, {true}};
@@ -243,11 +244,16 @@ class trajectory_tree {
     return blocks_[at.block][at.offset];
   }
   node& checked(node_id id) {
-    if (id >= size_)
-      throw invalid_argument("trajectory_tree: node " + std::to_string(id) + " does not exist (size " +
-                             std::to_string(size_) + ")");
+    if (id >= size_) [[unlikely]]
+      throw_no_node(id);
     const location at = locate(id);
     return blocks_[at.block][at.offset];
+  }
+  // Out of line, so that the message's string building does not keep checked()
+  // (on every append and set_score) from being inlined.
+  [[noreturn, gnu::cold, gnu::noinline]] void throw_no_node(node_id id) const {
+    throw invalid_argument("trajectory_tree: node " + std::to_string(id) + " does not exist (size " +
+                           std::to_string(size_) + ")");
   }
 
   std::string prompt_;
@@ -365,9 +371,8 @@ class trajectory {
 inline trajectory trajectory_tree::root() const noexcept { return {this, 0}; }
 
 inline trajectory trajectory_tree::at(node_id id) const {
-  if (id >= size_)
-    throw invalid_argument("trajectory_tree: node " + std::to_string(id) + " does not exist (size " +
-                           std::to_string(size_) + ")");
+  if (id >= size_) [[unlikely]]
+    throw_no_node(id);
   return {this, id};
 }
 
@@ -394,8 +399,7 @@ struct copied_prefix {
   std::unique_ptr<trajectory_tree> tree;
   trajectory leaf;
 };
-inline copied_prefix copy_prefix(const trajectory& prefix,
-                                 std::pmr::memory_resource* memory = std::pmr::get_default_resource()) {
+inline copied_prefix copy_prefix(const trajectory& prefix, std::pmr::memory_resource* memory = nullptr) {
   copied_prefix out{std::make_unique<trajectory_tree>(std::string(prefix.prompt()), memory), {}};
   out.leaf = out.tree->root();
   trajectory t = prefix;
