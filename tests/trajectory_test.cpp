@@ -208,3 +208,20 @@ TEST_CASE("path hashes are the chained FNV-1a of the texts, whatever order they 
   CHECK(path[10].path_hash() == expected({texts.begin(), texts.begin() + 10}));  // ... then cached ancestors
   CHECK(path[0].path_hash() == detail::fnv1a("P"));
 }
+
+TEST_CASE("step texts of every length up to 130 bytes are stored exactly", "[trajectory]") {
+  // The arena copies 16-64 bytes as two overlapping fixed-size copies: every
+  // length on both sides of the 16 / 32 / 64 edges must come back byte for byte.
+  trajectory_tree tree("P");
+  std::string expected = "P";
+  node_id at = 0;
+  for (std::size_t n = 0; n <= 130; ++n) {
+    std::string text(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) text[i] = static_cast<char>('a' + (i * 7 + n) % 26);
+    const trajectory t = tree.append(at, make_step(text, 1, 0.0));
+    CHECK(t.last_step().text == text);
+    expected += text;
+    at = t.id();
+  }
+  CHECK(tree.at(at).text() == expected);
+}

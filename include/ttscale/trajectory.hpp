@@ -207,10 +207,25 @@ class trajectory_tree {
       text_free_ = capacity;
     }
     char* at = text_next_;
-    std::memcpy(at, text.data(), text.size());
+    copy_text(at, text.data(), text.size());
     text_next_ += text.size();
     text_free_ -= text.size();
     return {at, text.size()};
+  }
+
+  /// memcpy with the step-sized cases inline: 16-64 bytes (a sentence, a few
+  /// tokens) as two overlapping fixed-size copies, which compile to two vector
+  /// loads and stores each instead of a call into libc's size dispatch.
+  static void copy_text(char* to, const char* from, std::size_t n) noexcept {
+    if (n >= 32 && n <= 64) {
+      std::memcpy(to, from, 32);
+      std::memcpy(to + n - 32, from + n - 32, 32);
+    } else if (n >= 16 && n < 32) {
+      std::memcpy(to, from, 16);
+      std::memcpy(to + n - 16, from + n - 16, 16);
+    } else {
+      std::memcpy(to, from, n);
+    }
   }
 
   /// The path hash of node `id`, computed (and cached) for it and its
