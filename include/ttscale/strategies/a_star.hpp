@@ -163,6 +163,8 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
     push(0.0, 0.0, 0, ctx.root());
     std::vector<trajectory> solutions;
     std::size_t expanded = 0;
+    std::vector<expansion> plan;  // the round's buffers, reused round after round
+    step_round round;
     // Each expansion starts K samples; the sample limit caps expansions.
     while (solutions.size() < options.solutions) {
       if (ctx.should_stop()) break;
@@ -198,10 +200,11 @@ template <generator G, process_verifier V, class Select, class PathCost, step_ag
         popped.resize(admitted / options.continuations);
         if (popped.empty()) break;
       }
-      std::vector<expansion> plan(popped.size());
+      plan.resize(popped.size());
       for (std::size_t i = 0; i < popped.size(); ++i) plan[i] = {popped[i].state, options.continuations};
       for (const detail::a_star_entry& e : popped) ctx.mark(e.state, trace_status::kept);
-      const step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
+      expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate,
+                       parent_release::released, round);
       expanded += popped.size();
       for (std::size_t i = 0; i < round.children.size(); ++i) {
         const detail::a_star_entry& parent = popped[round.from[i]];

@@ -381,6 +381,8 @@ template <generator G, process_verifier V, class Select, class TreePolicy, step_
     detail::mcts_tree tree(ctx.root(), options.backup);
     std::vector<trajectory> finished;
     std::size_t simulations = 0, rollouts = 0;
+    std::vector<expansion> plan;  // the round's buffers, reused round after round
+    step_round round;
     while (!tree.exhausted()) {  // an exhausted root: every path was explored to its end
       if (simulations >= options.expansions) {
         ctx.stop(stop_reason::expansion_limit);
@@ -393,10 +395,11 @@ template <generator G, process_verifier V, class Select, class TreePolicy, step_
       leaves.resize(ctx.admit_samples(leaves.size() * k, k) / k);  // whole expansions only
       if (leaves.empty()) break;
       // Expansion: K children per selection, one generator and one PRM call.
-      std::vector<expansion> plan;
+      plan.clear();
       for (std::size_t leaf : leaves) plan.push_back({tree[leaf].state, k, tree[leaf].children.size()});
       for (const expansion& e : plan) ctx.mark(e.parent, trace_status::kept);
-      const step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
+      expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate,
+                       parent_release::released, round);
       simulations += leaves.size();
       // Value: the new node's PRM score, or its rollout's terminal score.
       std::vector<double> values = round.scores;

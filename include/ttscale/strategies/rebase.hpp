@@ -93,6 +93,8 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
     std::vector<trajectory> finished;                            // C = finished.size()
     std::vector<trajectory> frontier{ctx.root()};
     std::vector<double> rewards{0.0};                            // the root's share is the whole budget
+    std::vector<expansion> plan;  // the round's buffers, reused round after round
+    step_round round;
     for (std::size_t depth = 0; depth < options.max_depth && !frontier.empty(); ++depth) {
       const std::size_t remaining = budget_n - finished.size();  // W_d
       if (remaining == 0 || ctx.should_stop()) break;
@@ -101,7 +103,7 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
       std::vector<std::size_t> width(frontier.size());
       kernels::softmax(std::span<const double>(rewards), std::span<double>(share), options.temperature);
       kernels::apportion(share, remaining, width);
-      std::vector<expansion> plan;
+      plan.clear();
       for (std::size_t j = 0; j < frontier.size(); ++j) {
         if (width[j] > 0) {
           plan.push_back({frontier[j], width[j]});
@@ -110,7 +112,8 @@ template <generator G, process_verifier V, class Select, step_aggregator Aggrega
           ctx.release(frontier[j]);
         }
       }
-      const step_round round = expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate);
+      expand_and_score(ctx, gen, prm, std::span<const expansion>(plan), 0, options.aggregate,
+                       parent_release::released, round);
       frontier.clear();
       rewards.clear();
       for (std::size_t i = 0; i < round.children.size(); ++i) {
