@@ -93,13 +93,26 @@ inline void top_k_by_threshold(std::span<const T> x, std::span<I> out) {
       ties = k - (exact ? k : count_at_least(prefix + 1));
     }
   }
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < n && kept < k; ++i) {
-    const U key = keys[i];
-    const bool take = key > lo || (key == lo && ties > 0);
-    ties -= key == lo && take ? 1 : 0;
-    out[kept] = static_cast<I>(i);
-    kept += take ? 1 : 0;
+  if (ties == 0 && n <= on_stack) {
+    // Exactly the keys above lo (the usual case on distinct scores): a compaction
+    // with no early exit and one add as its only dependency, into a buffer with room
+    // for the write past the last kept.
+    I taken[on_stack + 1];
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      taken[kept] = static_cast<I>(i);
+      kept += keys[i] > lo ? 1 : 0;
+    }
+    std::copy_n(taken, k, out.begin());
+  } else {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n && kept < k; ++i) {
+      const U key = keys[i];
+      const bool take = key > lo || (key == lo && ties > 0);
+      ties -= key == lo && take ? 1 : 0;
+      out[kept] = static_cast<I>(i);
+      kept += take ? 1 : 0;
+    }
   }
   constexpr std::size_t rank_limit = 256;
   if (k <= rank_limit) {
