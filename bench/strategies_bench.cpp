@@ -134,6 +134,36 @@ void beam_search_text(benchmark::State& state) {
   per_round_counters(state, n);
 }
 
+// The same-run baseline of beam_search_text: the toy models' own work alone, what
+// any caller of these models pays without ttscale. Per round: one generator call
+// filling N steps (the sentences) and one PRM call over N prefixes of depth one
+// (the PRM reads the newest step only, so depth does not change its cost). The
+// engines are seeded plainly and the output slots reused; nothing a search
+// library adds runs (no stream derivation, tree append, checks or selection).
+// The beam round minus this is the library's share.
+template <class Gen, class Prm>
+void beam_models_alone(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  text_world::models<Gen, Prm> m;
+  trajectory_tree tree{std::string(text_world::prompt)};
+  std::vector<trajectory> prefixes;
+  for (std::size_t i = 0; i < n; ++i) prefixes.push_back(tree.append(0, step{std::string(text_world::sentences[i % 16]), 10, 0.0, false, 0}));
+  std::vector<random_engine> engines(n);
+  std::vector<step> out(n);
+  std::vector<double> scores(n);
+  std::uint64_t seed = 1;
+  for (auto _ : state) {
+    for (std::size_t t = 0; t < rounds; ++t) {
+      for (std::size_t i = 0; i < n; ++i) engines[i] = random_engine(seed++);
+      m.gen.extend(prefixes, engines, out);
+      m.prm.score_steps(prefixes, scores);
+      benchmark::DoNotOptimize(scores.data());
+    }
+  }
+  benchmark::DoNotOptimize(m.checksum);
+  per_round_counters(state, n);
+}
+
 void dvts_rounds(benchmark::State& state) {
   run_rounds(state, [](auto& gen, auto& prm, std::size_t n, auto& rng) {
     return dvts(gen, prm, "Q", dvts_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng).spent.steps;
@@ -170,6 +200,8 @@ BENCHMARK_TEMPLATE(baseline_extend_and_score, false)->Arg(16)->Arg(256)->Arg(409
 BENCHMARK_TEMPLATE(baseline_extend_and_score, true)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_models_alone, text_world::empty_step_generator, text_world::id_prm)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_models_alone, text_world::sentence_generator, text_world::last_step_prm)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);

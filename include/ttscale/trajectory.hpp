@@ -168,49 +168,56 @@ class trajectory_tree {
     return {k, id - start};
   }
 
-  /// The next slot's raw storage (the caller constructs the node in it).
+  /// The next slot's raw storage (the caller constructs the node in it). The
+  /// open block's case inline; a new block out of line (every append runs this).
   node* emplace() {
-    if (slots_left_ == 0) {
-      if (size_ == std::numeric_limits<node_id>::max())
-        throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
-      // Raw storage: a node is constructed when appended, so a block's unused
-      // tail is never touched (no zeroing, no page faults for it).
-      const std::size_t capacity = std::size_t{1} << (blocks_.size() + first_block_bits);
-      blocks_.reserve(blocks_.size() + 1);
-      blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, alignof(node))));
-      next_slot_ = blocks_.back();
-      slots_left_ = std::min<std::size_t>(capacity, std::numeric_limits<node_id>::max() - size_);
-    }
+    if (slots_left_ == 0) [[unlikely]]
+      open_block();
     ++size_;
     --slots_left_;
     return next_slot_++;
   }
+  [[gnu::noinline]] void open_block() {
+    if (size_ == std::numeric_limits<node_id>::max())
+      throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
+    // Raw storage: a node is constructed when appended, so a block's unused
+    // tail is never touched (no zeroing, no page faults for it).
+    const std::size_t capacity = std::size_t{1} << (blocks_.size() + first_block_bits);
+    blocks_.reserve(blocks_.size() + 1);
+    blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, alignof(node))));
+    next_slot_ = blocks_.back();
+    slots_left_ = std::min<std::size_t>(capacity, std::numeric_limits<node_id>::max() - size_);
+  }
 
   /// A copy of `text` in the arena; chunks double from 1 KiB to 1 MiB and
   /// never move, a text over a quarter of the next chunk gets one of its own.
+  /// The open chunk's case inline, a new chunk out of line.
   std::string_view store_text(std::string_view text) {
     if (text.empty()) return {};
-    if (text.size() > text_free_) {
-      const std::size_t next = std::min<std::size_t>(text_chunks_.empty() ? 1024 : 2 * text_chunks_.back().capacity,
-                                                     std::size_t{1} << 20);
-      const bool own_chunk = text.size() > next / 4;
-      const std::size_t capacity = own_chunk ? text.size() : next;
-      text_chunks_.reserve(text_chunks_.size() + 1);
-      char* data = static_cast<char*>(memory_->allocate(capacity, 1));
-      if (own_chunk) {  // the open chunk stays open: insert before it
-        text_chunks_.insert(text_chunks_.end() - (text_chunks_.empty() ? 0 : 1), text_chunk{data, capacity});
-        std::memcpy(data, text.data(), text.size());
-        return {data, text.size()};
-      }
-      text_chunks_.push_back(text_chunk{data, capacity});
-      text_next_ = data;
-      text_free_ = capacity;
-    }
+    if (text.size() > text_free_) [[unlikely]]
+      return store_text_in_new_chunk(text);
     char* at = text_next_;
     copy_text(at, text.data(), text.size());
     text_next_ += text.size();
     text_free_ -= text.size();
     return {at, text.size()};
+  }
+  [[gnu::noinline]] std::string_view store_text_in_new_chunk(std::string_view text) {
+    const std::size_t next = std::min<std::size_t>(text_chunks_.empty() ? 1024 : 2 * text_chunks_.back().capacity,
+                                                   std::size_t{1} << 20);
+    const bool own_chunk = text.size() > next / 4;
+    const std::size_t capacity = own_chunk ? text.size() : next;
+    text_chunks_.reserve(text_chunks_.size() + 1);
+    char* data = static_cast<char*>(memory_->allocate(capacity, 1));
+    if (own_chunk) {  // the open chunk stays open: insert before it
+      text_chunks_.insert(text_chunks_.end() - (text_chunks_.empty() ? 0 : 1), text_chunk{data, capacity});
+      std::memcpy(data, text.data(), text.size());
+      return {data, text.size()};
+    }
+    text_chunks_.push_back(text_chunk{data, capacity});
+    text_next_ = data;
+    text_free_ = capacity;
+    return store_text(text);  // fits now
   }
 
   /// memcpy with the step-sized cases inline: 16-64 bytes (a sentence, a few
