@@ -115,6 +115,11 @@ inline void mark_unwritten(std::span<step> out) noexcept {
 /// Checks what a generator call returned (see "What a step must be" in the
 /// header comment); `cancelled` relaxes it for a stopped stoppable call.
 inline void check_generated(std::span<step> out, bool cancelled) {
+  // The usual case first: one branch-free pass finds nothing to report.
+  bool suspect = false;
+  for (const step& s : out)
+    suspect |= (s.tokens == unwritten_step_tokens) | (!s.finished & (s.tokens == 0) & s.text.empty());
+  if (!suspect) return;
   std::string unwritten, stalled;
   std::size_t unwritten_count = 0, stalled_count = 0;
   auto note = [](std::string& list, std::size_t& count, std::size_t i) {

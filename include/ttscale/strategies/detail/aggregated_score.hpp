@@ -40,12 +40,16 @@ double aggregated_score(const trajectory& t, const Aggregate& aggregate) {
 /// "candidate 3"); the text is built only then, since this runs for every
 /// child of every round. The search's accounting is attached when the error
 /// leaves search_context::run.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_nan_aggregate(const std::string& strategy, const char* kind,
+                                                                    std::uint64_t index) {
+  throw invalid_argument(strategy + ": the step aggregator returned NaN for " + kind + " " + std::to_string(index));
+}
 template <step_aggregator Aggregate, budget_policy B>
 double checked_aggregated_score(const search_context<B>& ctx, const trajectory& t, const Aggregate& aggregate,
                                 const char* kind, std::uint64_t index) {
   const double score = aggregated_score(t, aggregate);
-  if (std::isnan(score))
-    throw invalid_argument(ctx.name() + ": the step aggregator returned NaN for " + kind + " " + std::to_string(index));
+  if (std::isnan(score)) [[unlikely]]
+    throw_nan_aggregate(ctx.name(), kind, index);  // out of line: this call inlines
   return score;
 }
 
