@@ -344,9 +344,8 @@ class search_context {
     // capacity from earlier rounds instead of allocating one per node.
     if (step_buffer_.size() < plan.items) step_buffer_.resize(plan.items);
     const std::span<step> out = std::span<step>(step_buffer_).first(plan.items);
-    for (step& s : out) {
+    for (step& s : out) {  // (tokens: extend_and_account marks every slot unwritten)
       s.text.clear();
-      s.tokens = 0;
       s.logprob = 0.0;
       s.finished = false;
       s.engine_state = 0;

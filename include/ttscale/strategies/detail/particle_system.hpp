@@ -191,6 +191,7 @@ struct sweep_workspace {
   std::vector<trajectory> ahead;         ///< look-ahead: their successors
   std::vector<trajectory> to_score;      ///< the PRM's batch
   std::vector<double> scores;            ///< its scores (NaN without a PRM)
+  std::vector<double> increments;        ///< their log-weight increments, where the source weighs a batch
   std::vector<std::uint32_t> competing;  ///< the slots taking part in resampling, ascending
   std::vector<double> lw_competing;      ///< their untempered log-weights
   std::vector<double> tempered;          ///< their lw / T (uniform if all -inf)
@@ -293,9 +294,18 @@ void weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan,
     ctx.score_steps(*prm, ws.score_ref ? ws.to_score : ws.weigh_nodes, ws.scores);
     if (ctx.cut()) return;
   }
+  // The round's increments at once where the source can (one vectorised log);
+  // a reward outside its domain falls back to the per-particle form, which names it.
+  bool batched = false;
+  if constexpr (batched_log_weight_source<typename Plan::weight_type>) {
+    ws.increments.resize(ws.weigh_nodes.size());
+    batched = plan.log_weight.log_weights(std::span<const double>(ws.scores).first(ws.weigh_nodes.size()),
+                                          std::span<double>(ws.increments));
+  }
   for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j) {
     const std::size_t s = ws.weigh_slot[j];
-    st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, ws.scores[j], ws.weigh_nodes[j], s);
+    st.log_weights[s] +=
+        batched ? ws.increments[j] : particle_log_weight(ctx, plan.log_weight, ws.scores[j], ws.weigh_nodes[j], s);
     st.rewards[s] = ws.scores[j];
     if (ws.weigh_nodes[j].id() != st.paths[s].id()) ctx.release(ws.weigh_nodes[j]);  // a look-ahead leaf, done
   }
