@@ -374,8 +374,11 @@ class search_context {
     if (!failed || releasing_generator<G>) {
       for (std::size_t c = 0; c < plan.chunks(); ++c) {
         if (failures_[c]) continue;
-        for (std::size_t i = plan.begin(c); i < plan.end(c); ++i)
+        for (std::size_t i = plan.begin(c); i < plan.end(c); ++i) {
+          // Parents are scattered over the tree after resampling: fetch a few ahead.
+          if (i + append_prefetch_distance < plan.end(c)) tree_->prefetch(prefixes[i + append_prefetch_distance].id());
           children.push_back(tree_->append(prefixes[i].id(), out[i]));
+        }
       }
     }
     if constexpr (releasing_generator<G>) mark_live(children);
@@ -500,6 +503,7 @@ class search_context {
                     " was extended after it was released (a bug in the strategy: please report it)");
     mark_live(prefixes);
   }
+  static constexpr std::size_t append_prefetch_distance = 8;
   void mark_live(std::span<const trajectory> nodes) {
     for (const trajectory& t : nodes) {
       if (t.id() >= engine_nodes_.size()) engine_nodes_.resize(std::max<std::size_t>(t.id() + 1, 2 * engine_nodes_.size()), node_unseen);

@@ -136,6 +136,16 @@ class trajectory_tree {
   /// Records a process-reward score for the step at `id` (NaN = unscored).
   void set_score(node_id id, double score) { checked(id).score = score; }
 
+  /// A hint: node `id` will be read soon (e.g. as the parent of an append);
+  /// starts loading it into the cache. Ids not in the tree are ignored.
+  void prefetch(node_id id) const noexcept {
+    if (id >= size_) return;
+#if defined(__GNUC__) || defined(__clang__)
+    const location at = locate(id);
+    __builtin_prefetch(&blocks_[at.block][at.offset]);
+#endif
+  }
+
  private:
   friend class trajectory;
   struct node {
