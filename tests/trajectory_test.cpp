@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <memory_resource>
 #include <string>
 #include <string_view>
@@ -224,4 +225,15 @@ TEST_CASE("step texts of every length up to 130 bytes are stored exactly", "[tra
     at = t.id();
   }
   CHECK(tree.at(at).text() == expected);
+}
+
+TEST_CASE("prefetch is a hint: any id, in the tree or not, changes nothing", "[trajectory]") {
+  trajectory_tree tree("P");
+  const trajectory a = tree.append(0, make_step(" a", 1, 0.0));
+  tree.prefetch(0);
+  tree.prefetch(a.id());
+  tree.prefetch(a.id() + 1);  // not in the tree: ignored
+  tree.prefetch(std::numeric_limits<node_id>::max());
+  CHECK(tree.size() == 2);
+  CHECK(tree.at(a.id()).text() == "P a");
 }
