@@ -13,8 +13,8 @@
 // With text (issue #14): particle_filter_text runs the filter with steps of
 // ~40 characters (text_world.hpp) and a PRM that reads the newest step only
 // (last_step) or builds each prefix's whole text (full_text, what an HTTP
-// reward model must send), cold (fresh memory) or warm (reused), at N from 64
-// to 65,536. Target (issue #14): <= 2 us + 10 ns * N per round, linear in N.
+// reward model must send), with the tree on fresh, recycled (the default) or
+// reused memory (reused_memory.hpp), at N from 64 to 65,536. Target (issue #14): <= 2 us + 10 ns * N per round, linear in N.
 //
 //   build/<dir>/bench/particle_bench --benchmark_counters_tabular=true
 #include <ttscale/search_context.hpp>
@@ -100,16 +100,16 @@ void particle_filter_reused_memory(benchmark::State& state) {
 }
 
 // The particle filter with ~40-character steps; Prm reads the newest step or
-// every prefix's whole text; Warm reuses the tree's memory across searches.
-template <class Gen, class Prm, bool Warm>
+// every prefix's whole text; Memory: where the tree lives (reused_memory.hpp).
+template <class Gen, class Prm, tree_memory_mode Memory>
 void particle_filter_text(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::size_t rounds = rounds_for(n);
   text_world::models<Gen, Prm> m;
   std::mt19937_64 rng(1);
-  reused_memory memory(Warm ? std::size_t{1} << 30 : 0);
+  reused_memory memory(Memory == tree_memory_mode::reused ? std::size_t{1} << 30 : 0);
   for (auto _ : state) {
-    auto r = particle_filter(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+    auto r = particle_filter(m.gen, m.prm, search_start(text_world::prompt, memory.for_mode(Memory)),
                              particle_filter_options{.n = n, .max_steps = rounds}, rng);
     benchmark::DoNotOptimize(r.chosen_index);
   }
@@ -184,14 +184,16 @@ BENCHMARK_CAPTURE(strategy_rounds, particle_filter/reward/ess_below,
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(particle_filter_reused_memory)->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 #define TTSCALE_TEXT_SIZES ->Arg(64)->Arg(1024)->Arg(4096)->Arg(16384)->Arg(65536)->Unit(benchmark::kMicrosecond)
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, false) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, true) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, false) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, true) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, false) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, true) TTSCALE_TEXT_SIZES;
-BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::fresh) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::recycled) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::reused) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::fresh) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::recycled) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::reused) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, tree_memory_mode::recycled) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, tree_memory_mode::recycled) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_prm, tree_memory_mode::reused) TTSCALE_TEXT_SIZES;
+BENCHMARK_TEMPLATE(particle_filter_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, tree_memory_mode::reused) TTSCALE_TEXT_SIZES;
 BENCHMARK_CAPTURE(strategy_rounds, entropic_particle_filter, entropic_filter)
     ->Arg(64)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 

@@ -16,7 +16,8 @@
 // With text (issue #14): beam_search_text runs the same search with steps of
 // ~40 characters (text_world.hpp) and a PRM that reads the newest step only
 // (last_step) or builds each prefix's whole text (full_text, what an HTTP
-// reward model must send), on fresh memory (cold) or reused memory (warm).
+// reward model must send), with the tree on fresh, recycled (the default) or
+// reused memory (reused_memory.hpp).
 // Target (issue #14): <= 15 us per round at N = 256 cold, with text.
 //
 //   build/<dir>/bench/strategies_bench --benchmark_counters_tabular=true
@@ -119,15 +120,15 @@ void beam_search_traced(benchmark::State& state) {
 }
 
 // Beam search with ~40-character steps; Prm reads the newest step or every
-// prefix's whole text; Warm reuses the tree's memory across searches.
-template <class Gen, class Prm, bool Warm>
+// prefix's whole text; Memory: where the tree lives (reused_memory.hpp).
+template <class Gen, class Prm, tree_memory_mode Memory>
 void beam_search_text(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  reused_memory memory(Warm ? std::size_t{256} << 20 : 0);
+  reused_memory memory(Memory == tree_memory_mode::reused ? std::size_t{256} << 20 : 0);
   text_world::models<Gen, Prm> m;
   std::mt19937_64 rng(1);
   for (auto _ : state)
-    benchmark::DoNotOptimize(beam_search(m.gen, m.prm, search_start(text_world::prompt, Warm ? memory.rewound() : nullptr),
+    benchmark::DoNotOptimize(beam_search(m.gen, m.prm, search_start(text_world::prompt, memory.for_mode(Memory)),
                                          beam_search_options{.n = n, .beam_width = 4, .max_depth = rounds}, rng)
                                  .spent.steps);
   benchmark::DoNotOptimize(m.checksum);
@@ -202,14 +203,16 @@ BENCHMARK(beam_search_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMi
 BENCHMARK(beam_search_reused_memory)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_models_alone, text_world::empty_step_generator, text_world::id_prm)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(beam_models_alone, text_world::sentence_generator, text_world::last_step_prm)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, false)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, true)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::fresh)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::recycled)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::empty_step_generator, text_world::id_prm, tree_memory_mode::reused)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::fresh)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::recycled)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::last_step_prm, tree_memory_mode::reused)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, tree_memory_mode::recycled)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, tree_memory_mode::recycled)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_prm, tree_memory_mode::reused)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(beam_search_text, text_world::sentence_generator, text_world::full_text_into_buffer_prm, tree_memory_mode::reused)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(beam_search_traced)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(dvts_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
 BENCHMARK(a_star_rounds)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond);
