@@ -237,3 +237,27 @@ TEST_CASE("prefetch is a hint: any id, in the tree or not, changes nothing", "[t
   CHECK(tree.size() == 2);
   CHECK(tree.at(a.id()).text() == "P a");
 }
+
+TEST_CASE("node blocks double to 16,384 nodes, then stay at that size: every node is where it was put",
+          "[trajectory]") {
+  // 32,704 nodes fill the doubling blocks; the rest go to fixed blocks of 16,384.
+  trajectory_tree tree("P");
+  const std::size_t nodes = 32'704 + 3 * 16'384 + 5;
+  std::vector<node_id> ids{0};
+  for (std::size_t i = 1; i < nodes; ++i) {
+    // A wide, shallow tree: parent i / 3, so depths and totals follow from the id.
+    const trajectory t = tree.append(ids[(i - 1) / 3], make_step("", static_cast<std::uint32_t>(i % 7 + 1), -1.0));
+    ids.push_back(t.id());
+    REQUIRE(t.id() == i);
+  }
+  REQUIRE(tree.size() == nodes);
+  for (std::size_t i : {std::size_t{1}, std::size_t{32'703}, std::size_t{32'704}, std::size_t{32'705},
+                        std::size_t{32'704 + 16'383}, std::size_t{32'704 + 16'384}, nodes - 1}) {
+    INFO("node " << i);
+    const trajectory t = tree.at(static_cast<node_id>(i));
+    CHECK(t.last_step().tokens == i % 7 + 1);
+    CHECK(t.parent().id() == (i - 1) / 3);
+    CHECK(t.tokens() == t.parent().tokens() + i % 7 + 1);
+    CHECK(t.depth() == t.parent().depth() + 1);
+  }
+}

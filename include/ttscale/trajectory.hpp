@@ -119,9 +119,12 @@ class trajectory_tree {
   trajectory_tree(const trajectory_tree&) = delete;  // handles point into it
   trajectory_tree& operator=(const trajectory_tree&) = delete;
   ~trajectory_tree() {  // nodes are trivially destructible: only the memory goes back
-    for (std::size_t k = 0; k < blocks_.size(); ++k)
-      memory_->deallocate(blocks_[k], sizeof(node) << (k + first_block_bits), alignof(node));
-    for (const text_chunk& c : text_chunks_) memory_->deallocate(c.data, c.capacity, 1);
+    // Largest first: a recycling resource that keeps a bounded amount keeps the
+    // blocks holding the most pages (tree_memory.hpp).
+    for (std::size_t k = blocks_.size(); k-- > 0;)
+      memory_->deallocate(blocks_[k], sizeof(node) * block_capacity(k), alignof(node));
+    for (std::size_t c = text_chunks_.size(); c-- > 0;)
+      memory_->deallocate(text_chunks_[c].data, text_chunks_[c].capacity, 1);
   }
 
   [[nodiscard]] std::string_view prompt() const noexcept { return prompt_; }
@@ -162,16 +165,32 @@ class trajectory_tree {
     mutable std::atomic<bool> hashed{false};
   };
   static_assert(std::is_trivially_destructible_v<node>, "the tree never runs node destructors");
-  // Blocks double in size (64, 128, 256, ... nodes) and never move, so a small
-  // search touches a few KiB, not a large fixed block, and references stay valid.
-  // Block k holds 64 << k nodes and starts at node 64 * (2^k - 1).
+  // Blocks double in size (64, 128, 256, ... nodes) up to 16,384 nodes (1.5 MiB),
+  // then stay at that size; they never move, so references stay valid. Doubling:
+  // a small search touches a few KiB, not a large fixed block. The cap: a large
+  // tree's last block is never mostly untouched address space, so a bounded
+  // recycling resource (tree_memory.hpp) keeps blocks in proportion to the pages
+  // they hold (a 65,536-particle filter's last doubled block would be 50 MB for
+  // a few nodes). Block k < 9 holds 64 << k nodes and starts at node 64 (2^k - 1);
+  // block 9 + j starts at node 32,704 + 16,384 j.
   static constexpr std::size_t first_block_bits = 6;
+  static constexpr std::size_t doubling_blocks = 9;
+  static constexpr std::size_t last_block_bits = first_block_bits + doubling_blocks - 1;  // 16,384 nodes
+  static constexpr std::size_t doubling_end = (std::size_t{1} << (first_block_bits + doubling_blocks)) -
+                                              (std::size_t{1} << first_block_bits);  // 32,704 nodes
+  static constexpr std::size_t block_capacity(std::size_t k) noexcept {
+    return std::size_t{1} << (std::min(k, doubling_blocks - 1) + first_block_bits);
+  }
 
   struct location {
     std::size_t block;
     std::size_t offset;
   };
   static location locate(std::size_t id) noexcept {
+    if (id >= doubling_end) {
+      const std::size_t past = id - doubling_end;
+      return {doubling_blocks + (past >> last_block_bits), past & ((std::size_t{1} << last_block_bits) - 1)};
+    }
     const std::size_t q = (id >> first_block_bits) + 1;
     const std::size_t k = static_cast<std::size_t>(std::bit_width(q)) - 1;
     const std::size_t start = (std::size_t{1} << (k + first_block_bits)) - (std::size_t{1} << first_block_bits);
@@ -192,7 +211,7 @@ class trajectory_tree {
       throw invalid_argument("trajectory_tree: more than 2^32-1 nodes");
     // Raw storage: a node is constructed when appended, so a block's unused
     // tail is never touched (no zeroing, no page faults for it).
-    const std::size_t capacity = std::size_t{1} << (blocks_.size() + first_block_bits);
+    const std::size_t capacity = block_capacity(blocks_.size());
     blocks_.reserve(blocks_.size() + 1);
     blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, alignof(node))));
     next_slot_ = blocks_.back();
@@ -290,7 +309,7 @@ class trajectory_tree {
 
   std::string prompt_;
   std::pmr::memory_resource* memory_;
-  std::vector<node*> blocks_;  // block k: capacity 64 << k, the first nodes constructed
+  std::vector<node*> blocks_;  // block k: block_capacity(k), the first nodes constructed
   std::size_t size_ = 0;
   node* next_slot_ = nullptr;  // the open block's first free slot (appends are sequential)
   std::size_t slots_left_ = 0;
