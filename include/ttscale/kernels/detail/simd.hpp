@@ -134,6 +134,7 @@ struct isa_avx2 {};
 struct isa_avx512 {};
 struct isa_neon {};
 struct isa_scalar_fma {};  // width 1 with a fused multiply-add: the tail of the FMA sets
+struct isa_scalar_avx512 {};  // width 1 of the AVX-512 level: the tail of its double set (exp table)
 
 // Levels: the code of one level is compiled with one target (detail/foreach_level.hpp).
 // `Ops::level` says where a register set's kernels live; `Ops::tail` is the width-1 set
@@ -186,6 +187,35 @@ struct exp_constants<double> {
   static constexpr std::uint64_t bias = 1023;
   static constexpr int mant_bits = 52;
 };
+
+// The table-driven double exp of the AVX-512 level (exp_body.hpp; derived and checked by
+// tools/exp_table_coefficients.py): x = (16k + j) ln2/16 + r, |r| <= ln2/32, and
+// exp(x) = 2^k 2^(j/16) e^r. A 16-entry table is two zmm registers, looked up with one
+// permute per register (no gather); hi_bits[j] is 2^(j/16) rounded to double with j << 48
+// subtracted from its bits, so adding the low bits of n = 16k + j shifted left by 48 (all of
+// them, as they sit in n + magic) gives 2^(k + j/16) with one integer add. tail[j] is
+// (2^(j/16) - hi) / hi rounded: the table's own rounding error (up to 1/2 ulp) is added back
+// in the polynomial, so it never reaches the result.
+struct exp_table_constants {
+  static constexpr double inv_step = 23.083120654223414;      // 16 / ln2
+  static constexpr double step_hi = 0.04332169878499658;      // ln2 / 16 rounded: n step_hi is exact in an FMA
+  static constexpr double step_lo = 1.4494042586539372e-18;   // ln2 / 16 - step_hi
+  static constexpr double half_step = 0.03125;                // 1/32: n / 32 ~ k / 2, the general path's split
+  alignas(64) static constexpr std::uint64_t hi_bits[16] = {
+      0x3ff0000000000000ull, 0x3fefb5586cf9890full, 0x3fef72b83c7d517bull, 0x3fef387a6e756238ull,
+      0x3fef06fe0a31b715ull, 0x3feedea64c123422ull, 0x3feebfdad5362a27ull, 0x3feeab07dd485429ull,
+      0x3feea09e667f3bcdull, 0x3feea11473eb0187ull, 0x3feeace5422aa0dbull, 0x3feec49182a3f090ull,
+      0x3feee89f995ad3adull, 0x3fef199bdd85529cull, 0x3fef5818dcfba487ull, 0x3fefa4afa2a490daull};
+  alignas(64) static constexpr double tail[16] = {
+      0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17,
+      3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
+      -6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17,
+      4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+};
+// A register set with the exp table (the AVX-512 double set and its width-1 tail); the others
+// keep the table-free Cody-Waite exp.
+template <class Ops>
+concept has_exp_table = requires(typename Ops::reg t) { Ops::exp_table_scale(t, t); };
 
 // ---------------------------------------------------------------- scalar (width 1)
 template <class T>
@@ -544,6 +574,21 @@ TTSCALE_KERNELS_END_TARGET
 #ifdef TTSCALE_KERNELS_HAS_AVX512
 // ---------------------------------------------------------------- AVX-512F
 TTSCALE_KERNELS_BEGIN_AVX512
+// The loop tails of ops<double, isa_avx512>: width 1 with std::fma and the same exp table, so a
+// tail element equals the same element computed in a register (its exp differs from the
+// AVX2 level's by an ulp or so).
+template <>
+struct ops<double, isa_scalar_avx512> : ops<double, isa_scalar_fma> {
+  using level = level_avx512;
+  using tail = ops<double, isa_scalar_avx512>;
+  // 2^(k + j/16) for t = n + magic, n = 16k + j (2^(k + j/16) normal), and the table's tail.
+  static double exp_table_scale(double t, double& tail_out) noexcept {
+    const std::uint64_t b = std::bit_cast<std::uint64_t>(t);
+    tail_out = exp_table_constants::tail[b & 15];
+    return std::bit_cast<double>(static_cast<std::uint64_t>(exp_table_constants::hi_bits[b & 15] + (b << 48)));
+  }
+};
+
 // Compile-checked in every x86-64 build (kernels_avx512_compile_check); the tests run it
 // in builds that target AVX-512 (-march=native on an AVX-512 host).
 template <>
@@ -617,7 +662,7 @@ template <>
 struct ops<double, isa_avx512> {
   using value_type = double;
   using level = level_avx512;
-  using tail = ops<double, isa_scalar_fma>;
+  using tail = ops<double, isa_scalar_avx512>;
   using reg = __m512d;
   using mask = __mmask8;
   static constexpr std::size_t width = 8;
@@ -661,6 +706,16 @@ struct ops<double, isa_avx512> {
   }
   static reg mul_pow2_from_magic(reg p, reg t) noexcept {
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), _mm512_slli_epi64(_mm512_castpd_si512(t), 52)));
+  }
+  // exp_table_scale as in ops<double, isa_scalar_avx512>: VPERMT2PD reads the low 4 bits of
+  // each index lane, j, so t's bits index the two-register table as they are.
+  static reg exp_table_scale(reg t, reg& tail_out) noexcept {
+    const __m512i ti = _mm512_castpd_si512(t);
+    const __m512i h0 = _mm512_load_si512(exp_table_constants::hi_bits);
+    const __m512i h1 = _mm512_load_si512(exp_table_constants::hi_bits + 8);
+    tail_out = _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::tail), ti,
+                                      _mm512_load_pd(exp_table_constants::tail + 8));
+    return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_permutex2var_epi64(h0, ti, h1), _mm512_slli_epi64(ti, 48)));
   }
   static reg log_split(reg x, reg& k) noexcept {
     // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
