@@ -3,9 +3,7 @@
 
 exp(x) = 2^k 2^(j/16) e^r with x = (16k + j) ln2/16 + r, |r| <= ln2/32. The table holds
 2^(j/16) rounded to double (hi) and tail = (2^(j/16) - hi) / hi rounded to double, so that
-2^(j/16) = hi (1 + tail) to ~2^-106. The hi entries are stored as their bit patterns minus
-j << 48, so that adding (16k + j) << 48 (the low bits of the rounded x 16/ln2) rebuilds
-2^(k + j/16) with one integer add.
+2^(j/16) = hi (1 + tail) to ~2^-106.
 
 e^r - 1 = r + r^2 q(r): q is a degree-DEG near-minimax polynomial on |r| <= A for the
 absolute error of r^2 q(r) (e^r is ~1 there, so this is its relative error), found by
@@ -13,8 +11,6 @@ Lawson's algorithm (iteratively reweighted least squares converging to the minim
 Chebyshev nodes in 60-digit arithmetic, then rounded to double; the rounded polynomial's
 error is measured on a dense grid. Needs mpmath. Run: python3 tools/exp_table_coefficients.py
 """
-import struct
-
 import mpmath as mp
 
 mp.mp.dps = 60
@@ -27,17 +23,13 @@ def f64(v):
     return float(v)
 
 
-def bits(d):
-    return struct.unpack("<Q", struct.pack("<d", d))[0]
-
-
 def table():
     rows = []
     for j in range(N):
         v = mp.power(2, mp.mpf(j) / N)
         hi = f64(v)
         tail = f64((v - mp.mpf(hi)) / mp.mpf(hi))
-        rows.append((j, (bits(hi) - (j << (52 - BITS))) % (1 << 64), tail))
+        rows.append((j, hi, tail))
     return rows
 
 
@@ -78,8 +70,11 @@ def max_error(cs, grid=20000):
 
 
 if __name__ == "__main__":
-    for j, hb, tail in table():
-        print(f"j={j:2d} hi_bits=0x{hb:016x}ull tail={tail!r}")
+    for name, v in (("inv_step", N / mp.log(2)), ("step_hi", mp.log(2) / N)):
+        print(f"{name} = {f64(v)!r}")
+    print(f"step_lo = {f64(mp.log(2) / N - mp.mpf(f64(mp.log(2) / N)))!r}")
+    for j, hi, tail in table():
+        print(f"j={j:2d} hi={hi!r} tail={tail!r}")
     for deg in (3, 4, 5):
         cs = fit(deg)
         e = max_error(cs)

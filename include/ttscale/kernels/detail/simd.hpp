@@ -191,21 +191,18 @@ struct exp_constants<double> {
 // The table-driven double exp of the AVX-512 level (exp_body.hpp; derived and checked by
 // tools/exp_table_coefficients.py): x = (16k + j) ln2/16 + r, |r| <= ln2/32, and
 // exp(x) = 2^k 2^(j/16) e^r. A 16-entry table is two zmm registers, looked up with one
-// permute per register (no gather); hi_bits[j] is 2^(j/16) rounded to double with j << 48
-// subtracted from its bits, so adding the low bits of n = 16k + j shifted left by 48 (all of
-// them, as they sit in n + magic) gives 2^(k + j/16) with one integer add. tail[j] is
-// (2^(j/16) - hi) / hi rounded: the table's own rounding error (up to 1/2 ulp) is added back
-// in the polynomial, so it never reaches the result.
+// permute per register (no gather). hi[j] is 2^(j/16) rounded to double and tail[j] its
+// relative rounding error (2^(j/16) - hi) / hi rounded: the table's own rounding (up to 1/2
+// ulp) is added back in the polynomial, so it never reaches the result.
 struct exp_table_constants {
   static constexpr double inv_step = 23.083120654223414;      // 16 / ln2
-  static constexpr double step_hi = 0.04332169878499658;      // ln2 / 16 rounded: n step_hi is exact in an FMA
+  static constexpr double step_hi = 0.04332169878499658;      // ln2 / 16 rounded: x - n step_hi is exact
   static constexpr double step_lo = 1.4494042586539372e-18;   // ln2 / 16 - step_hi
-  static constexpr double half_step = 0.03125;                // 1/32: n / 32 ~ k / 2, the general path's split
-  alignas(64) static constexpr std::uint64_t hi_bits[16] = {
-      0x3ff0000000000000ull, 0x3fefb5586cf9890full, 0x3fef72b83c7d517bull, 0x3fef387a6e756238ull,
-      0x3fef06fe0a31b715ull, 0x3feedea64c123422ull, 0x3feebfdad5362a27ull, 0x3feeab07dd485429ull,
-      0x3feea09e667f3bcdull, 0x3feea11473eb0187ull, 0x3feeace5422aa0dbull, 0x3feec49182a3f090ull,
-      0x3feee89f995ad3adull, 0x3fef199bdd85529cull, 0x3fef5818dcfba487ull, 0x3fefa4afa2a490daull};
+  alignas(64) static constexpr double hi[16] = {
+      1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
+      1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927,
+      1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
+      1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474};
   alignas(64) static constexpr double tail[16] = {
       0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17,
       3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
@@ -215,7 +212,10 @@ struct exp_table_constants {
 // A register set with the exp table (the AVX-512 double set and its width-1 tail); the others
 // keep the table-free Cody-Waite exp.
 template <class Ops>
-concept has_exp_table = requires(typename Ops::reg t) { Ops::exp_table_scale(t, t); };
+concept has_exp_table = requires(typename Ops::reg t) {
+  Ops::exp_table_lookup(t, t);
+  Ops::scalef(t, t);
+};
 
 // ---------------------------------------------------------------- scalar (width 1)
 template <class T>
@@ -581,11 +581,15 @@ template <>
 struct ops<double, isa_scalar_avx512> : ops<double, isa_scalar_fma> {
   using level = level_avx512;
   using tail = ops<double, isa_scalar_avx512>;
-  // 2^(k + j/16) for t = n + magic, n = 16k + j (2^(k + j/16) normal), and the table's tail.
-  static double exp_table_scale(double t, double& tail_out) noexcept {
-    const std::uint64_t b = std::bit_cast<std::uint64_t>(t);
-    tail_out = exp_table_constants::tail[b & 15];
-    return std::bit_cast<double>(static_cast<std::uint64_t>(exp_table_constants::hi_bits[b & 15] + (b << 48)));
+  // hi[j] and tail[j] for t = n + magic, j = n mod 16 (the low 4 bits of t).
+  static double exp_table_lookup(double t, double& tail_out) noexcept {
+    const std::uint64_t j = std::bit_cast<std::uint64_t>(t) & 15;
+    tail_out = exp_table_constants::tail[j];
+    return exp_table_constants::hi[j];
+  }
+  // a 2^floor(b), rounded once (VSCALEFSD, as the register set's VSCALEFPD).
+  static double scalef(double a, double b) noexcept {
+    return _mm_cvtsd_f64(_mm_scalef_sd(_mm_set_sd(a), _mm_set_sd(b)));
   }
 };
 
@@ -707,16 +711,15 @@ struct ops<double, isa_avx512> {
   static reg mul_pow2_from_magic(reg p, reg t) noexcept {
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), _mm512_slli_epi64(_mm512_castpd_si512(t), 52)));
   }
-  // exp_table_scale as in ops<double, isa_scalar_avx512>: VPERMT2PD reads the low 4 bits of
-  // each index lane, j, so t's bits index the two-register table as they are.
-  static reg exp_table_scale(reg t, reg& tail_out) noexcept {
-    const __m512i ti = _mm512_castpd_si512(t);
-    const __m512i h0 = _mm512_load_si512(exp_table_constants::hi_bits);
-    const __m512i h1 = _mm512_load_si512(exp_table_constants::hi_bits + 8);
-    tail_out = _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::tail), ti,
+  // exp_table_lookup and scalef as in ops<double, isa_scalar_avx512>: VPERMT2PD reads the low
+  // 4 bits of each index lane, j, so t's bits index the two-register table as they are.
+  static reg exp_table_lookup(reg t, reg& tail_out) noexcept {
+    const __m512i j = _mm512_castpd_si512(t);
+    tail_out = _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::tail), j,
                                       _mm512_load_pd(exp_table_constants::tail + 8));
-    return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_permutex2var_epi64(h0, ti, h1), _mm512_slli_epi64(ti, 48)));
+    return _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::hi), j, _mm512_load_pd(exp_table_constants::hi + 8));
   }
+  static reg scalef(reg a, reg b) noexcept { return _mm512_mask_scalef_pd(a, 0xFF, a, b); }  // masked: see broadcast_last
   static reg log_split(reg x, reg& k) noexcept {
     // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
     // logically and turned into a double through the mantissa of 2^52.
