@@ -89,9 +89,12 @@ inline void exp_sums_entropy(const T* x, std::size_t n, T shift, const T* next, 
   add_acc_lanes<Ops>(s, as);
   add_acc_lanes<Ops>(t, at);
   using S = typename Ops::tail;
-  for (; i < n; ++i)
-    if (x[i] != -std::numeric_limits<T>::infinity()) {
-      const T d = x[i] - shift;
+  // A pointer loop: on the index form, GCC 12 at -O3 reports a false "iteration invokes
+  // undefined behavior" (-Waggressive-loop-optimizations) in the -mavx512f build
+  // (tests/kernels/isa_compile_check.cpp, float SSE2 instantiation).
+  for (const T* p = x + i; p != x + n; ++p)
+    if (*p != -std::numeric_limits<T>::infinity()) {
+      const T d = *p - shift;
       const T e = exp_normal_reg<S>(d);
       s += static_cast<double>(e);
       t += static_cast<double>(e * d);
