@@ -36,13 +36,8 @@ inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std:
     a1 = Ops::acc_add(a1, e);
     a2 = Ops::acc_add_sq(a2, e);
   }
-  double l1[max_lanes], l2[max_lanes];
-  Ops::acc_store(a1, l1);
-  Ops::acc_store(a2, l2);
-  for (std::size_t l = 0; l < w; ++l) {
-    s1 += l1[l];
-    s2 += l2[l];
-  }
+  add_acc_lanes<Ops>(s1, a1);
+  add_acc_lanes<Ops>(s2, a2);
   using S = typename Ops::tail;
   for (; i < n; ++i) {
     const double e = static_cast<double>(exp_normal_reg<S>(x[i] - shift));
@@ -91,17 +86,15 @@ inline void exp_sums_entropy(const T* x, std::size_t n, T shift, const T* next, 
     as = Ops::acc_add(as, e);
     at = Ops::acc_add(at, Ops::select(Ops::eq(v, minf), zero, Ops::mul(e, d)));
   }
-  double ls[max_lanes], lt[max_lanes];
-  Ops::acc_store(as, ls);
-  Ops::acc_store(at, lt);
-  for (std::size_t l = 0; l < w; ++l) {
-    s += ls[l];
-    t += lt[l];
-  }
+  add_acc_lanes<Ops>(s, as);
+  add_acc_lanes<Ops>(t, at);
   using S = typename Ops::tail;
-  for (; i < n; ++i)
-    if (x[i] != -std::numeric_limits<T>::infinity()) {
-      const T d = x[i] - shift;
+  // A pointer loop: on the index form, GCC 12 at -O3 reports a false "iteration invokes
+  // undefined behavior" (-Waggressive-loop-optimizations) in the -mavx512f build
+  // (tests/kernels/isa_compile_check.cpp, float SSE2 instantiation).
+  for (const T* p = x + i; p != x + n; ++p)
+    if (*p != -std::numeric_limits<T>::infinity()) {
+      const T d = *p - shift;
       const T e = exp_normal_reg<S>(d);
       s += static_cast<double>(e);
       t += static_cast<double>(e * d);

@@ -58,10 +58,8 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
     acc = Ops::acc_add(acc, Ops::add(e0, e1));
   }
   for (; i + w <= n; i += w) acc = Ops::acc_add(acc, exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh)));
-  double lanes[max_lanes];
-  Ops::acc_store(acc, lanes);
   double s = 0;
-  for (std::size_t l = 0; l < w; ++l) s += lanes[l];
+  add_acc_lanes<Ops>(s, acc);
   using S = typename Ops::tail;
   for (; i < n; ++i) s += static_cast<double>(exp_normal_reg<S>(x[i] - shift));
   return s;
@@ -190,10 +188,8 @@ inline double exp_store_sum(const T* x, T* out, std::size_t n, T shift, T scale,
     Ops::store(out + i, e);
     acc = Ops::acc_add(acc, e);
   }
-  double lanes[max_lanes];
-  Ops::acc_store(acc, lanes);
   double s = 0;
-  for (std::size_t l = 0; l < w; ++l) s += lanes[l];
+  add_acc_lanes<Ops>(s, acc);
   using S = typename Ops::tail;
   for (; i < n; ++i) {
     out[i] = exp_reg<S>((x[i] - shift) * scale);

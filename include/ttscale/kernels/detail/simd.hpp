@@ -134,6 +134,7 @@ struct isa_avx2 {};
 struct isa_avx512 {};
 struct isa_neon {};
 struct isa_scalar_fma {};  // width 1 with a fused multiply-add: the tail of the FMA sets
+struct isa_scalar_avx512 {};  // width 1 of the AVX-512 level: the tail of its double set (exp table)
 
 // Levels: the code of one level is compiled with one target (detail/foreach_level.hpp).
 // `Ops::level` says where a register set's kernels live; `Ops::tail` is the width-1 set
@@ -185,6 +186,35 @@ struct exp_constants<double> {
   static constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr std::uint64_t bias = 1023;
   static constexpr int mant_bits = 52;
+};
+
+// The table-driven double exp of the AVX-512 level (exp_body.hpp; derived and checked by
+// tools/exp_table_coefficients.py): x = (16k + j) ln2/16 + r, |r| <= ln2/32, and
+// exp(x) = 2^k 2^(j/16) e^r. A 16-entry table is two zmm registers, looked up with one
+// permute per register (no gather). hi[j] is 2^(j/16) rounded to double and tail[j] its
+// relative rounding error (2^(j/16) - hi) / hi rounded: the table's own rounding (up to 1/2
+// ulp) is added back in the polynomial, so it never reaches the result.
+struct exp_table_constants {
+  static constexpr double inv_step = 23.083120654223414;      // 16 / ln2
+  static constexpr double step_hi = 0.04332169878499658;      // ln2 / 16 rounded: x - n step_hi is exact
+  static constexpr double step_lo = 1.4494042586539372e-18;   // ln2 / 16 - step_hi
+  alignas(64) static constexpr double hi[16] = {
+      1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
+      1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927,
+      1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
+      1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474};
+  alignas(64) static constexpr double tail[16] = {
+      0.0, 8.189317638195515e-17, -2.7939114859515733e-17, 7.826573258636076e-17,
+      3.3484623336251524e-17, 3.750854201303127e-17, 1.9572585293112036e-17, 5.68648095791174e-17,
+      -6.835808657661922e-17, -2.3591094770850053e-17, 5.1548301170786783e-17, 1.5341410053603723e-17,
+      4.875160526227062e-17, 1.685487290628973e-17, 1.790126907604513e-17, -5.545065618639427e-17};
+};
+// A register set with the exp table (the AVX-512 double set and its width-1 tail); the others
+// keep the table-free Cody-Waite exp.
+template <class Ops>
+concept has_exp_table = requires(typename Ops::reg t) {
+  Ops::exp_table_lookup(t, t);
+  Ops::scalef(t, t);
 };
 
 // ---------------------------------------------------------------- scalar (width 1)
@@ -544,6 +574,25 @@ TTSCALE_KERNELS_END_TARGET
 #ifdef TTSCALE_KERNELS_HAS_AVX512
 // ---------------------------------------------------------------- AVX-512F
 TTSCALE_KERNELS_BEGIN_AVX512
+// The loop tails of ops<double, isa_avx512>: width 1 with std::fma and the same exp table, so a
+// tail element equals the same element computed in a register (its exp differs from the
+// AVX2 level's by an ulp or so).
+template <>
+struct ops<double, isa_scalar_avx512> : ops<double, isa_scalar_fma> {
+  using level = level_avx512;
+  using tail = ops<double, isa_scalar_avx512>;
+  // hi[j] and tail[j] for t = n + magic, j = n mod 16 (the low 4 bits of t).
+  static double exp_table_lookup(double t, double& tail_out) noexcept {
+    const std::uint64_t j = std::bit_cast<std::uint64_t>(t) & 15;
+    tail_out = exp_table_constants::tail[j];
+    return exp_table_constants::hi[j];
+  }
+  // a 2^floor(b), rounded once (VSCALEFSD, as the register set's VSCALEFPD).
+  static double scalef(double a, double b) noexcept {
+    return _mm_cvtsd_f64(_mm_scalef_sd(_mm_set_sd(a), _mm_set_sd(b)));
+  }
+};
+
 // Compile-checked in every x86-64 build (kernels_avx512_compile_check); the tests run it
 // in builds that target AVX-512 (-march=native on an AVX-512 host).
 template <>
@@ -617,7 +666,7 @@ template <>
 struct ops<double, isa_avx512> {
   using value_type = double;
   using level = level_avx512;
-  using tail = ops<double, isa_scalar_fma>;
+  using tail = ops<double, isa_scalar_avx512>;
   using reg = __m512d;
   using mask = __mmask8;
   static constexpr std::size_t width = 8;
@@ -662,6 +711,15 @@ struct ops<double, isa_avx512> {
   static reg mul_pow2_from_magic(reg p, reg t) noexcept {
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), _mm512_slli_epi64(_mm512_castpd_si512(t), 52)));
   }
+  // exp_table_lookup and scalef as in ops<double, isa_scalar_avx512>: VPERMT2PD reads the low
+  // 4 bits of each index lane, j, so t's bits index the two-register table as they are.
+  static reg exp_table_lookup(reg t, reg& tail_out) noexcept {
+    const __m512i j = _mm512_castpd_si512(t);
+    tail_out = _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::tail), j,
+                                      _mm512_load_pd(exp_table_constants::tail + 8));
+    return _mm512_permutex2var_pd(_mm512_load_pd(exp_table_constants::hi), j, _mm512_load_pd(exp_table_constants::hi + 8));
+  }
+  static reg scalef(reg a, reg b) noexcept { return _mm512_mask_scalef_pd(a, 0xFF, a, b); }  // masked: see broadcast_last
   static reg log_split(reg x, reg& k) noexcept {
     // No 64-bit arithmetic shift or int64->double conversion: k + 2048 is shifted down
     // logically and turned into a double through the mantissa of 2^52.
