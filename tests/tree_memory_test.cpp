@@ -54,6 +54,11 @@ TEST_CASE("a freed tree's blocks are reused by the next tree on the thread", "[t
   CHECK(kept_tree_memory() == 8192 + 16384 + 8192);
 }
 
+TEST_CASE("the resource equals only itself, and needs no RTTI to say so", "[tree_memory]") {
+  CHECK(recycled_tree_memory()->is_equal(*recycled_tree_memory()));
+  CHECK_FALSE(recycled_tree_memory()->is_equal(*std::pmr::new_delete_resource()));
+}
+
 TEST_CASE("small blocks go back to operator delete at once", "[tree_memory]") {
   fresh_lists guard;
   std::pmr::memory_resource* memory = recycled_tree_memory();
