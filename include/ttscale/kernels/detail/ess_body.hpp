@@ -20,22 +20,17 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
 inline void exp_sums_ess(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n, double& s1,
                          double& s2) noexcept {
   using reg = typename Ops::reg;
-  constexpr std::size_t w = Ops::width;
-  const reg sh = Ops::set1(shift);
   auto a1 = Ops::acc_zero(), a2 = Ops::acc_zero();
-  std::size_t i = 0;
-  for (; i + 2 * w <= n; i += 2 * w) {
-    prefetch_next(next, next_n, i);
-    const reg e0 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
-    const reg e1 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
-    a1 = Ops::acc_add(a1, Ops::add(e0, e1));
-    a2 = Ops::acc_add(a2, Ops::fmadd(e1, e1, Ops::mul(e0, e0)));
-  }
-  for (; i + w <= n; i += w) {
-    const reg e = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
-    a1 = Ops::acc_add(a1, e);
-    a2 = Ops::acc_add_sq(a2, e);
-  }
+  std::size_t i = for_each_shifted_exp<Ops>(
+      x, n, shift, next, next_n,
+      [&](reg e0, reg e1) {
+        a1 = Ops::acc_add(a1, Ops::add(e0, e1));
+        a2 = Ops::acc_add(a2, Ops::fmadd(e1, e1, Ops::mul(e0, e0)));
+      },
+      [&](reg e) {
+        a1 = Ops::acc_add(a1, e);
+        a2 = Ops::acc_add_sq(a2, e);
+      });
   add_acc_lanes<Ops>(s1, a1);
   add_acc_lanes<Ops>(s2, a2);
   using S = typename Ops::tail;

@@ -41,23 +41,38 @@ template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
   return nan ? std::numeric_limits<T>::infinity() : r;
 }
 
-// sum exp(x[i] - shift) over x[0, n), every x[i] <= shift (the running maximum). Two
-// registers per step, the pair summed in T first (one extra rounding of 1/2 ulp, inside
-// the documented bound) so each pair is widened to double once.
-template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
-[[nodiscard]] inline double exp_sum(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n) noexcept {
+// The exps of x[i] - shift over x[0, n) in whole registers, every x[i] <= shift (the
+// running maximum, so exp_normal_reg needs no range test): two registers per step,
+// prefetching the next block, as on_pair(e0, e1), then one as on_one(e). Returns the
+// first index left to the caller's width-1 tail. The loop of the reductions that sum
+// exps (exp_sum below, ess_body.hpp's exp_sums_ess); they differ only in what they add.
+template <class Ops, class T, class Pair, class One> TTSCALE_KERNELS_AT_LEVEL(Ops)
+inline std::size_t for_each_shifted_exp(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n,
+                                        Pair&& on_pair, One&& on_one) noexcept {
   using reg = typename Ops::reg;
   constexpr std::size_t w = Ops::width;
   const reg sh = Ops::set1(shift);
-  auto acc = Ops::acc_zero();
   std::size_t i = 0;
   for (; i + 2 * w <= n; i += 2 * w) {
     prefetch_next(next, next_n, i);
     const reg e0 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh));
     const reg e1 = exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i + w), sh));
-    acc = Ops::acc_add(acc, Ops::add(e0, e1));
+    on_pair(e0, e1);
   }
-  for (; i + w <= n; i += w) acc = Ops::acc_add(acc, exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh)));
+  for (; i + w <= n; i += w) on_one(exp_normal_reg<Ops>(Ops::sub(Ops::load(x + i), sh)));
+  return i;
+}
+
+// sum exp(x[i] - shift) over x[0, n), every x[i] <= shift. The pair is summed in T first
+// (one extra rounding of 1/2 ulp, inside the documented bound) so each pair is widened to
+// double once.
+template <class Ops, class T> TTSCALE_KERNELS_AT_LEVEL(Ops)
+[[nodiscard]] inline double exp_sum(const T* x, std::size_t n, T shift, const T* next, std::size_t next_n) noexcept {
+  using reg = typename Ops::reg;
+  auto acc = Ops::acc_zero();
+  std::size_t i = for_each_shifted_exp<Ops>(
+      x, n, shift, next, next_n, [&](reg e0, reg e1) { acc = Ops::acc_add(acc, Ops::add(e0, e1)); },
+      [&](reg e) { acc = Ops::acc_add(acc, e); });
   double s = 0;
   add_acc_lanes<Ops>(s, acc);
   using S = typename Ops::tail;
