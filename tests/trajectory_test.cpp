@@ -261,3 +261,69 @@ TEST_CASE("node blocks double to 16,384 nodes, then stay at that size: every nod
     CHECK(t.depth() == t.parent().depth() + 1);
   }
 }
+
+TEST_CASE("the bulk append gives the tree one append per step would", "[trajectory]") {
+  // Batches that straddle node blocks (64, 128, ... nodes) and text chunks
+  // (1 KiB doubling; a text over a quarter of the next chunk gets its own),
+  // parents anywhere in the tree, texts of every size class.
+  trajectory_tree one("P"), bulk("P");
+  std::vector<trajectory> one_leaves{one.root()}, bulk_leaves{bulk.root()};
+  std::size_t seed = 1;
+  for (const std::size_t batch : {std::size_t{1}, std::size_t{63}, std::size_t{200}, std::size_t{7}, std::size_t{3000}}) {
+    std::vector<step> steps(batch);
+    std::vector<trajectory> one_parents(batch), bulk_parents(batch), children(batch);
+    for (std::size_t i = 0; i < batch; ++i) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      const std::size_t length = (seed >> 33) % 5 == 0 ? (seed >> 40) % 700 : (seed >> 40) % 70;
+      steps[i] = make_step(std::string(length, static_cast<char>('a' + i % 26)), static_cast<std::uint32_t>(i % 5),
+                           -0.25 * static_cast<double>(i % 3), i % 11 == 0);
+      steps[i].engine_state = static_cast<std::int64_t>(seed >> 20);
+      const std::size_t parent = (seed >> 13) % one_leaves.size();
+      one_parents[i] = one_leaves[parent];
+      bulk_parents[i] = bulk_leaves[parent];
+    }
+    bulk.append(bulk_parents, steps, children);
+    for (std::size_t i = 0; i < batch; ++i) {
+      const trajectory a = one.append(one_parents[i].id(), steps[i]);
+      const trajectory& b = children[i];
+      INFO("batch " << batch << ", item " << i);
+      REQUIRE(b.id() == a.id());
+      CHECK(b.parent().id() == a.parent().id());
+      CHECK(b.last_step().text == steps[i].text);
+      CHECK(b.last_step().tokens == steps[i].tokens);
+      CHECK(b.last_step().logprob == steps[i].logprob);
+      CHECK(b.last_step().finished == steps[i].finished);
+      CHECK(b.last_step().engine_state == steps[i].engine_state);
+      CHECK(b.depth() == a.depth());
+      CHECK(b.tokens() == a.tokens());
+      CHECK(b.logprob() == a.logprob());
+      CHECK(b.text_size() == a.text_size());
+      CHECK(std::isnan(b.step_score()));
+      CHECK(b.text() == a.text());
+      one_leaves.push_back(a);
+      bulk_leaves.push_back(b);
+    }
+    REQUIRE(bulk.size() == one.size());
+  }
+}
+
+TEST_CASE("the bulk append checks every parent before it appends anything", "[trajectory][errors]") {
+  trajectory_tree tree("P"), other("Q");
+  const trajectory a = tree.append(0, make_step(" a", 1, 0.0));
+  std::vector<step> steps(2, make_step(" b", 1, 0.0));
+  std::vector<trajectory> children(2);
+  SECTION("another tree's node") {
+    const std::vector<trajectory> parents{a, other.root()};
+    CHECK_THROWS_WITH(tree.append(parents, steps, children), Catch::Contains("parents[1] is a node of another tree"));
+  }
+  SECTION("an empty handle") {
+    const std::vector<trajectory> parents{trajectory{}, a};
+    CHECK_THROWS_WITH(tree.append(parents, steps, children), Catch::Contains("parents[0] is a node of no tree"));
+  }
+  SECTION("sizes that differ") {
+    const std::vector<trajectory> parents{a};
+    CHECK_THROWS_AS(tree.append(parents, steps, children), size_mismatch);
+  }
+  CHECK(tree.size() == 2);
+  CHECK(other.size() == 1);
+}

@@ -366,21 +366,21 @@ class search_context {
     }
     bool failed = false;
     for (const std::exception_ptr& f : failures_) failed |= f != nullptr;
-    children.clear();
-    children.reserve(plan.items);
     // A failed round appends nothing — except, for a releasing generator, the
     // steps of its calls that succeeded: they hold engine state, so they
     // become nodes that are released when the search unwinds.
+    children.resize(plan.items);
+    std::size_t appended = 0;
     if (!failed || releasing_generator<G>) {
       for (std::size_t c = 0; c < plan.chunks(); ++c) {
         if (failures_[c]) continue;
-        for (std::size_t i = plan.begin(c); i < plan.end(c); ++i) {
-          // Parents are scattered over the tree after resampling: fetch a few ahead.
-          if (i + append_prefetch_distance < plan.end(c)) tree_->prefetch(prefixes[i + append_prefetch_distance].id());
-          children.push_back(tree_->append(prefixes[i].id(), out[i]));
-        }
+        const std::size_t b = plan.begin(c), count = plan.end(c) - b;
+        tree_->append(prefixes.subspan(b, count), std::span<const step>(out).subspan(b, count),
+                      std::span<trajectory>(children).subspan(appended, count));
+        appended += count;
       }
     }
+    children.resize(appended);
     if constexpr (releasing_generator<G>) mark_live(children);
     rethrow_first<generator_failure>(failures_, plan, "generator");
     if (plan.items < prefixes.size()) stop(stop_reason::generator_call_limit);
@@ -503,7 +503,6 @@ class search_context {
                     " was extended after it was released (a bug in the strategy: please report it)");
     mark_live(prefixes);
   }
-  static constexpr std::size_t append_prefetch_distance = 8;
   void mark_live(std::span<const trajectory> nodes) {
     for (const trajectory& t : nodes) {
       if (t.id() >= engine_nodes_.size()) engine_nodes_.resize(std::max<std::size_t>(t.id() + 1, 2 * engine_nodes_.size()), node_unseen);
