@@ -46,6 +46,34 @@ TEST_CASE("extend_and_account charges one call, one step per item and the tokens
   CHECK(a.tokens == 6);
 }
 
+TEST_CASE("extend_and_account resets every slot: nothing of an earlier step reaches the next call", "[generator]") {
+  // A generator that sets only the tokens (and, for item 1, the text) gets
+  // empty steps around them, not what the reused slots held before.
+  struct tokens_only {
+    void extend(std::span<const trajectory> p, std::span<random_engine>, std::span<step> out) const {
+      for (std::size_t i = 0; i < p.size(); ++i) out[i].tokens = static_cast<std::uint32_t>(i + 1);
+      out[1].text += "new";
+    }
+  };
+  trajectory_tree tree("P");
+  std::vector<trajectory> p(3, tree.root());
+  std::vector<random_engine> e(3);
+  std::vector<step> out(3, step{"stale text longer than the small-string buffer", 9, -2.5, true, 42});
+  const char* capacity_before = out[1].text.data();
+  tokens_only g;
+  const accounting a = extend_and_account(g, p, e, out);
+  CHECK(a.tokens == 6);
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO("out[" << i << "]");
+    CHECK(out[i].text == (i == 1 ? "new" : ""));
+    CHECK(out[i].tokens == i + 1);
+    CHECK(out[i].logprob == 0.0);
+    CHECK_FALSE(out[i].finished);
+    CHECK(out[i].engine_state == 0);
+  }
+  CHECK(out[1].text.data() == capacity_before);  // cleared, not freed: the generator reuses the buffer
+}
+
 TEST_CASE("as_completion_sampler runs a stepper to the end in lockstep", "[generator]") {
   counting_generator stepper;
   auto sampler = as_completion_sampler(stepper, 10);

@@ -327,3 +327,33 @@ TEST_CASE("the bulk append checks every parent before it appends anything", "[tr
   CHECK(tree.size() == 2);
   CHECK(other.size() == 1);
 }
+
+TEST_CASE("a handle's finished() is its node's, however the handle was made", "[trajectory]") {
+  // The handle carries the flag (no tree read); every way of making one must set it.
+  trajectory_tree tree("P");
+  CHECK_FALSE(tree.root().finished());
+  const trajectory open = tree.append(0, make_step(" a", 1, 0.0));
+  const trajectory done = tree.append(open.id(), make_step(" b", 1, 0.0, true));
+  CHECK_FALSE(open.finished());
+  CHECK(done.finished());
+  // A step appended under a finished node (the tree allows it): its parent() is finished.
+  const trajectory after = tree.append(done.id(), make_step(" c", 1, 0.0));
+  CHECK_FALSE(after.finished());
+  CHECK(after.parent().finished());
+  CHECK(after.parent() == done);
+  CHECK(tree.at(done.id()).finished());
+  CHECK_FALSE(tree.at(open.id()).finished());
+  std::vector<step> steps{make_step(" d", 1, 0.0, true), make_step(" e", 1, 0.0)};
+  std::vector<trajectory> parents{open, done}, children(2);
+  tree.append(parents, steps, children);
+  CHECK(children[0].finished());
+  CHECK_FALSE(children[1].finished());
+  CHECK(children[1].parent().finished());
+  const copied_prefix copy = copy_prefix(done);
+  CHECK(copy.leaf.finished());
+  CHECK_FALSE(copy.leaf.parent().finished());
+  trajectory copied = done;  // copies keep it
+  CHECK(copied.finished());
+  copied = open;
+  CHECK_FALSE(copied.finished());
+}

@@ -25,8 +25,9 @@
 // "one step and step.tokens tokens per item" (its wall_time is ignored).
 //
 // What a step must be: the generator assigns every out[i] (a slot left
-// unwritten raises generator_failure naming it — the library pre-sets each
-// slot's tokens to a sentinel and checks after the call). A step with zero
+// unwritten raises generator_failure naming it — the library resets each
+// slot to an empty step, its tokens a sentinel, and checks after the call;
+// the text string keeps its capacity for the generator to reuse). A step with zero
 // tokens is legal: a finishing marker (finished = true with no text, e.g.
 // end-of-generation at a step boundary) or a generator that counts no tokens;
 // but an unfinished step with no text and zero tokens makes no progress and
@@ -108,18 +109,32 @@ namespace detail {
 /// it after the call was never written.
 inline constexpr std::uint32_t unwritten_step_tokens = std::numeric_limits<std::uint32_t>::max();
 
-inline void mark_unwritten(std::span<step> out) noexcept {
-  for (step& s : out) s.tokens = unwritten_step_tokens;
+/// Resets every slot to an empty step marked unwritten, in one pass. The
+/// text is cleared, not replaced: a generator assigning out[i].text reuses the
+/// string's capacity from the caller's earlier rounds instead of allocating.
+inline void reset_unwritten(std::span<step> out) noexcept {
+  for (step& s : out) {
+    s.text.clear();
+    s.tokens = unwritten_step_tokens;
+    s.logprob = 0.0;
+    s.finished = false;
+    s.engine_state = 0;
+  }
 }
 
 /// Checks what a generator call returned (see "What a step must be" in the
 /// header comment); `cancelled` relaxes it for a stopped stoppable call.
-inline void check_generated(std::span<step> out, bool cancelled) {
-  // The usual case first: one branch-free pass finds nothing to report.
+/// Returns the steps' tokens, summed (the account of a generator that reports none).
+inline std::uint64_t check_generated(std::span<step> out, bool cancelled) {
+  // The usual case first: one branch-free pass, which also sums the tokens,
+  // finds nothing to report.
   bool suspect = false;
-  for (const step& s : out)
+  std::uint64_t tokens = 0;
+  for (const step& s : out) {
     suspect |= (s.tokens == unwritten_step_tokens) | (!s.finished & (s.tokens == 0) & s.text.empty());
-  if (!suspect) return;
+    tokens += s.tokens;
+  }
+  if (!suspect) return tokens;
   std::string unwritten, stalled;
   std::size_t unwritten_count = 0, stalled_count = 0;
   auto note = [](std::string& list, std::size_t& count, std::size_t i) {
@@ -144,10 +159,14 @@ inline void check_generated(std::span<step> out, bool cancelled) {
     throw error("the generator returned an empty unfinished step (no text, 0 tokens) for " +
                 list(stalled, stalled_count) +
                 ": a step must make progress or finish the trajectory (finished = true)");
+  tokens = 0;  // cancelled slots became empty steps
+  for (const step& s : out) tokens += s.tokens;
+  return tokens;
 }
 }  // namespace detail
 
-/// Calls `g.extend` (with `stop` if G is a stoppable_generator) and returns
+/// Resets every out[i] to an empty step (see "What a step must be"), calls
+/// `g.extend` (with `stop` if G is a stoppable_generator) and returns
 /// the exact account of the call: the generator's own account if it reports
 /// one, else one call, one step per item and the tokens of the returned
 /// steps. Throws ttscale::error if the generator left a slot unwritten or
@@ -156,7 +175,7 @@ inline void check_generated(std::span<step> out, bool cancelled) {
 template <generator G>
 accounting extend_and_account(G& g, std::span<const trajectory> prefixes, std::span<random_engine> engines,
                               std::span<step> out, std::stop_token stop = {}) {
-  detail::mark_unwritten(out);
+  detail::reset_unwritten(out);
   auto call = [&] {
     if constexpr (stoppable_generator<G>) return g.extend(prefixes, engines, out, stop);
     else return g.extend(prefixes, engines, out);
@@ -168,11 +187,11 @@ accounting extend_and_account(G& g, std::span<const trajectory> prefixes, std::s
   } else {
     call();
   }
-  detail::check_generated(out, stop.stop_requested());
+  const std::uint64_t tokens = detail::check_generated(out, stop.stop_requested());
   if constexpr (!std::same_as<decltype(call()), accounting>) {
     a.generator_calls = 1;
     a.steps = out.size();
-    for (const step& s : out) a.tokens += s.tokens;
+    a.tokens = tokens;
   }
   return a;
 }

@@ -339,17 +339,11 @@ class search_context {
     if constexpr (releasing_generator<G>) track_engine_nodes(gen, prefixes);
     const detail::chunk_plan plan = plan_calls(prefixes.size(), stop_reason::generator_call_limit,
                                                &accounting::generator_calls);
-    // The round's steps go into a buffer kept across rounds, each slot reset
-    // to an empty step: a generator assigning out[i].text reuses the string's
+    // The round's steps go into a buffer kept across rounds (extend_and_account
+    // resets each slot): a generator assigning out[i].text reuses the string's
     // capacity from earlier rounds instead of allocating one per node.
     if (step_buffer_.size() < plan.items) step_buffer_.resize(plan.items);
     const std::span<step> out = std::span<step>(step_buffer_).first(plan.items);
-    for (step& s : out) {  // (tokens: extend_and_account marks every slot unwritten)
-      s.text.clear();
-      s.logprob = 0.0;
-      s.finished = false;
-      s.engine_state = 0;
-    }
     charged_.assign(plan.chunks(), accounting{});
     detail::run_chunks(
         plan, exec_.threads,

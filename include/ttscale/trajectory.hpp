@@ -362,7 +362,9 @@ class trajectory {
   [[nodiscard]] bool is_root() const noexcept { return node().depth == 0; }
   /// The newest step (an empty step for the root); its text lives in the tree.
   [[nodiscard]] const step_view& last_step() const noexcept { return node().s; }
-  [[nodiscard]] bool finished() const noexcept { return node().s.finished; }
+  /// Whether the newest step finished the trajectory. O(1) without reading
+  /// the tree: the handle carries it (a step never changes once appended).
+  [[nodiscard]] bool finished() const noexcept { return finished_; }
   /// Tokens of all steps, summed.
   [[nodiscard]] std::uint64_t tokens() const noexcept { return node().tokens; }
   /// Log-probability of all steps, summed.
@@ -374,7 +376,10 @@ class trajectory {
   /// (O(bytes of the unhashed steps) once, then O(1)); safe from several threads.
   [[nodiscard]] std::uint64_t path_hash() const noexcept { return tree_->hash_of(id_); }
   /// The trajectory without its newest step (the root's parent is the root).
-  [[nodiscard]] trajectory parent() const noexcept { return {tree_, node().parent}; }
+  [[nodiscard]] trajectory parent() const noexcept {
+    const node_id p = node().parent;
+    return {tree_, p, tree_->get(p).s.finished};
+  }
 
   /// Steps from the first to the newest.
   [[nodiscard]] std::vector<const step_view*> steps() const {
@@ -430,7 +435,8 @@ class trajectory {
 
  private:
   friend class trajectory_tree;
-  trajectory(const trajectory_tree* tree, node_id id) noexcept : tree_(tree), id_(id) {}
+  trajectory(const trajectory_tree* tree, node_id id, bool finished) noexcept
+      : tree_(tree), id_(id), finished_(finished) {}
   [[nodiscard]] const trajectory_tree::node& node() const noexcept { return tree_->get(id_); }
   /// Writes the steps' texts back to front, the newest ending at `end`.
   void write_steps(char* end) const noexcept {
@@ -442,14 +448,19 @@ class trajectory {
 
   const trajectory_tree* tree_ = nullptr;
   node_id id_ = 0;
+  // The node's step.finished, copied into what was padding: strategies test it
+  // for every candidate of every round, and a node read there is a cache miss
+  // at large N. Not part of equality (it follows from the node).
+  bool finished_ = false;
 };
+static_assert(sizeof(trajectory) == 16, "a handle stays two words");
 
-inline trajectory trajectory_tree::root() const noexcept { return {this, 0}; }
+inline trajectory trajectory_tree::root() const noexcept { return {this, 0, get(0).s.finished}; }
 
 inline trajectory trajectory_tree::at(node_id id) const {
   if (id >= size_) [[unlikely]]
     throw_no_node(id);
-  return {this, id};
+  return {this, id, get(id).s.finished};
 }
 
 inline trajectory trajectory_tree::append(node_id parent, const step_view& s) {
@@ -457,7 +468,7 @@ inline trajectory trajectory_tree::append(node_id parent, const step_view& s) {
   const std::string_view text = store_text(s.text);
   node* slot = emplace();  // may allocate a block: `p` stays valid (blocks never move)
   construct_child(slot, p, parent, s, text);
-  return {this, static_cast<node_id>(size_ - 1)};
+  return {this, static_cast<node_id>(size_ - 1), s.finished};
 }
 
 inline void trajectory_tree::append(std::span<const trajectory> parents, std::span<const step> steps,
@@ -510,7 +521,7 @@ inline void trajectory_tree::append(std::span<const trajectory> parents, std::sp
     construct_child(next_slot, get(parents[i].id_), parents[i].id_, s, text);
     ++next_slot;
     --slots_left;
-    children[i] = {this, static_cast<node_id>(size++)};
+    children[i] = {this, static_cast<node_id>(size++), s.finished};
   }
   save();
 }

@@ -88,14 +88,10 @@ struct particle_state {
   std::vector<trajectory> paths;     ///< by slot
   std::vector<double> log_weights;   ///< accumulated since the last resampling (untempered)
   std::vector<double> rewards;       ///< reward of the last weighting, NaN if none
-  /// paths[s].finished(), kept beside the handles so a round never reads the
-  /// tree for it (at large N every node read is a cache miss).
-  std::vector<char> finished;
   double temperature = 1.0;          ///< the last temperature, used to normalise at the end
 
   void reset(trajectory root, std::size_t n) {
     paths.assign(n, root);
-    finished.assign(n, root.finished() ? 1 : 0);
     log_weights.assign(n, 0.0);
     rewards.assign(n, std::numeric_limits<double>::quiet_NaN());
     temperature = 1.0;
@@ -200,7 +196,6 @@ struct sweep_workspace {
   sample_one_workspace reference_pick;   ///< ancestor sampling's draw
   std::vector<trajectory> old_paths;     ///< the population before resampling, by slot
   std::vector<double> old_rewards;
-  std::vector<char> old_finished;
   std::vector<trajectory> dropped;       ///< particles resampling dropped, to release
   std::vector<std::uint64_t> held;       ///< release_dropped: a bit per node id, all clear between uses
 };
@@ -210,8 +205,8 @@ struct sweep_workspace {
 inline bool collect_live(const particle_state& st, const particle_reference* ref, std::size_t t, sweep_workspace& ws) {
   ws.live.clear();
   for (std::uint32_t s = 0; s < st.paths.size(); ++s)
-    if (!st.finished[s] && !(ref && s == 0)) ws.live.push_back(s);
-  ws.ref_active = ref && !st.finished[0] && t < ref->nodes.size();
+    if (!st.paths[s].finished() && !(ref && s == 0)) ws.live.push_back(s);
+  ws.ref_active = ref && !st.paths[0].finished() && t < ref->nodes.size();
   ws.score_ref = false;
   return !ws.live.empty() || ws.ref_active;
 }
@@ -228,16 +223,13 @@ void propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& p
     ws.keys.push_back({s | plan.sweep_bits(), t});
   }
   ctx.extend(gen, ws.prefixes, ws.keys, ws.children);
-  for (std::size_t j = 0; j < ws.children.size(); ++j) {
-    st.paths[ws.live[j]] = ws.children[j];
-    st.finished[ws.live[j]] = ws.children[j].finished() ? 1 : 0;
-  }
+  for (std::size_t j = 0; j < ws.children.size(); ++j) st.paths[ws.live[j]] = ws.children[j];
   // Release: the extended parents (each is extended in this one round;
   // duplicates from resampling all were) and the children that finished.
   if (!ctx.releases_nodes()) return;
   if (!plan.keep_ancestry) ctx.release(std::span<const trajectory>(ws.prefixes).first(ws.children.size()));
   for (std::size_t j = 0; j < ws.children.size(); ++j)
-    if (st.finished[ws.live[j]]) ctx.release(ws.children[j]);
+    if (ws.children[j].finished()) ctx.release(ws.children[j]);
 }
 
 /// Conditional sweep (Andrieu, Doucet & Holenstein 2010, sec. 4.3): slot 0's
@@ -254,7 +246,6 @@ void graft_reference(search_context<B>& ctx, particle_state& st, const Plan&, co
     ws.ref_child = ctx.tree().append(st.paths[0].id(), ref.nodes[t].last_step());
   }
   st.paths[0] = ws.ref_child;
-  st.finished[0] = ws.ref_child.finished() ? 1 : 0;
   ws.score_ref = Plan::weight_type::uses_reward && std::isnan(ws.ref_child.step_score());
 }
 
@@ -325,14 +316,14 @@ void reweigh_finished(search_context<B>& ctx, particle_state& st, const Plan& pl
   for (std::uint32_t s = 0; s < st.paths.size(); ++s) {
     const bool in_live = j < ws.live.size() && ws.live[j] == s;
     j += in_live;
-    if (!in_live && !(ws.ref_active && s == 0) && st.finished[s])
+    if (!in_live && !(ws.ref_active && s == 0) && st.paths[s].finished())
       st.log_weights[s] += particle_log_weight(ctx, plan.log_weight, st.rewards[s], st.paths[s], s);
   }
 }
 
 inline bool any_unfinished(const particle_state& st) {
   bool any = false;
-  for (char f : st.finished) any |= f == 0;
+  for (const trajectory& p : st.paths) any |= !p.finished();
   return any;
 }
 
@@ -342,7 +333,7 @@ template <class Finished>
 bool collect_competing(const particle_state& st, sweep_workspace& ws) {
   ws.competing.clear();
   for (std::uint32_t s = 0; s < st.paths.size(); ++s)
-    if (Finished::competes || !st.finished[s]) ws.competing.push_back(s);
+    if (Finished::competes || !st.paths[s].finished()) ws.competing.push_back(s);
   ws.lw_competing.resize(ws.competing.size());
   for (std::size_t k = 0; k < ws.competing.size(); ++k) ws.lw_competing[k] = st.log_weights[ws.competing[k]];
   return !ws.competing.empty();
@@ -406,7 +397,6 @@ bool draw_ancestors(search_context<B>& ctx, const particle_state& st, const Plan
   rec.distinct_ancestors = ws.resampler.resample(plan.scheme, ws.tempered, ws.outputs, rng);
   ws.old_paths.assign(st.paths.begin(), st.paths.end());
   ws.old_rewards.assign(st.rewards.begin(), st.rewards.end());
-  ws.old_finished.assign(st.finished.begin(), st.finished.end());
   if (conditional && ref->state_of) sample_reference_ancestor(*ref, ws, rng, rec);
   return conditional;
 }
@@ -427,7 +417,6 @@ void move_to_ancestors(search_context<B>& ctx, particle_state& st, bool conditio
     rec.ancestors[ws.competing[k]] = from;
     st.paths[ws.competing[k]] = ws.old_paths[from];
     st.rewards[ws.competing[k]] = ws.old_rewards[from];
-    st.finished[ws.competing[k]] = ws.old_finished[from];
     st.log_weights[ws.competing[k]] = 0.0;
   }
 }
