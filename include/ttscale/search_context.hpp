@@ -45,6 +45,7 @@
 #include <ttscale/answer.hpp>
 #include <ttscale/budget.hpp>
 #include <ttscale/config.hpp>
+#include <ttscale/detail/kept_round_buffers.hpp>
 #include <ttscale/detail/number_text.hpp>
 #include <ttscale/detail/parallel.hpp>
 #include <ttscale/detail/require.hpp>
@@ -154,6 +155,7 @@ class search_context {
       release_all();
     } catch (...) {  // a throwing release hook cannot be reported from here
     }
+    detail::kept_round_buffers::give_back(buffers_);
   }
 
   search_context(std::string_view strategy, search_start start, Budget limits, execution exec, std::uint64_t seed)
@@ -314,9 +316,9 @@ class search_context {
     if (keys.size() != prefixes.size())
       throw size_mismatch(name_ + ": " + std::to_string(keys.size()) + " stream keys for " +
                           std::to_string(prefixes.size()) + " prefixes");
-    engine_buffer_.resize(keys.size());
-    kernels::stream_engines(seed_, keys, engine_buffer_);
-    extend(gen, prefixes, std::span<random_engine>(engine_buffer_), children);
+    const std::span<random_engine> engines = buffers_.engine_slots(keys.size());
+    kernels::stream_engines(seed_, keys, engines);
+    extend(gen, prefixes, engines, children);
   }
 
   /// As above with caller-held engines, which are advanced in place (for
@@ -342,8 +344,7 @@ class search_context {
     // The round's steps go into a buffer kept across rounds (extend_and_account
     // resets each slot): a generator assigning out[i].text reuses the string's
     // capacity from earlier rounds instead of allocating one per node.
-    if (step_buffer_.size() < plan.items) step_buffer_.resize(plan.items);
-    const std::span<step> out = std::span<step>(step_buffer_).first(plan.items);
+    const std::span<step> out = buffers_.step_slots(plan.items);
     charged_.assign(plan.chunks(), accounting{});
     detail::run_chunks(
         plan, exec_.threads,
@@ -582,8 +583,9 @@ class search_context {
   void* release_target_ = nullptr;
   std::vector<std::uint8_t> engine_nodes_;  // by node id: unseen / live / released
   // Per-round scratch, grown once and reused: a round allocates nothing.
-  std::vector<step> step_buffer_;              // extend's output slots
-  std::vector<random_engine> engine_buffer_;   // extend's engines for stream keys
+  // extend's output slots and engines: the last search's on this thread, given
+  // back at the end (detail/kept_round_buffers.hpp).
+  detail::round_buffers buffers_ = detail::kept_round_buffers::take();
   std::vector<accounting> charged_;            // per call of a round
   std::vector<std::exception_ptr> failures_;   // per call of a round
   std::vector<trajectory> release_buffer_;     // what release() hands the hook
