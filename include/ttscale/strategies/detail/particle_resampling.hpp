@@ -35,7 +35,6 @@ namespace detail {
 struct particle_resampler {
   kernels::resample_workspace workspace;
   std::vector<std::uint32_t> drawn;     // the kernel's ancestors, ascending
-  std::vector<std::uint32_t> counts;    // offspring per particle
   std::vector<std::uint32_t> ancestors; // by output position (slot-kept)
   std::vector<std::uint32_t> offspring; // copies drawn of each particle (the kernel's counts)
 
@@ -51,35 +50,46 @@ struct particle_resampler {
     return keep_slots(n, outputs);
   }
 
-  /// Assigns `drawn` (any order) to `outputs`, keeping survivors in place.
+  /// Assigns `drawn` (ascending, as the kernel returns it) to `outputs`,
+  /// keeping survivors in place.
   std::size_t keep_slots(std::size_t n, std::span<const std::uint32_t> outputs) {
-    counts.assign(n, 0);
+    offspring.assign(n, 0);
     std::size_t distinct = 0;
-    for (std::uint32_t a : drawn) distinct += counts[a]++ == 0;
-    offspring.assign(counts.begin(), counts.end());
+    for (std::uint32_t a : drawn) distinct += offspring[a]++ == 0;
     ancestors.resize(n);
     for (std::size_t p = 0; p < n; ++p) ancestors[p] = static_cast<std::uint32_t>(p);
-    // First pass: an output position whose own particle has offspring keeps it
-    // (branch-free: about half the particles die, an unpredictable branch).
-    // Positions that are not outputs (the reference) keep themselves but do not
-    // consume a copy. Second pass: the remaining copies fill the freed positions.
+    // An output position whose own particle has offspring keeps it; the others
+    // (about half: a branch would mispredict) are freed, in ascending order.
+    // Positions that are not outputs (the reference) keep themselves but do
+    // not consume a copy.
     std::vector<std::uint32_t>& freed = scratch_;
-    freed.resize(outputs.size());
+    freed.resize(outputs.size() + 1);
+    is_output_.assign(n, 0);
     std::size_t freed_count = 0;
     for (std::uint32_t p : outputs) {
-      const std::uint32_t has = counts[p] > 0 ? 1 : 0;
+      is_output_[p] = 1;
       freed[freed_count] = p;
-      freed_count += 1 - has;
-      counts[p] -= has;
+      freed_count += offspring[p] == 0 ? 1 : 0;
     }
+    // The copies in ascending order: the first copy of an output particle is
+    // the one that stays, every other fills the next freed position. Branch-
+    // free: a copy that stays writes to a sink instead.
+    freed[freed_count] = 0;  // where `next` points once every freed position is filled
+    std::uint32_t sink = 0;
     std::size_t next = 0;
-    for (std::uint32_t a = 0; a < n && next < freed_count; ++a)
-      for (; counts[a] > 0 && next < freed_count; --counts[a]) ancestors[freed[next++]] = a;
+    for (std::size_t i = 0; i < drawn.size(); ++i) {
+      const std::uint32_t a = drawn[i];
+      const bool stays = (i == 0 || drawn[i - 1] != a) && is_output_[a];
+      std::uint32_t& to = stays ? sink : ancestors[freed[next]];
+      to = a;
+      next += stays ? 0 : 1;
+    }
     return distinct;
   }
 
  private:
   std::vector<std::uint32_t> scratch_;
+  std::vector<char> is_output_;
 };
 
 /// The scratch of sample_one: the eligible indices of positive weight and
