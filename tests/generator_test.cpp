@@ -164,8 +164,9 @@ TEST_CASE("a slot the generator leaves unwritten is an error naming it", "[gener
   // Through a strategy's context: generator_failure with the accounting.
   search_context ctx("test", "P", budget{}, execution{}, 1);
   const stream_key keys[4] = {{0, 0}, {1, 0}, {2, 0}, {3, 0}};
+  const std::vector<trajectory> own(4, ctx.root());
   try {
-    (void)ctx.extend(one_missing, p, keys);
+    (void)ctx.extend(one_missing, own, keys);
     FAIL("an unwritten slot was accepted");
   } catch (const generator_failure& f) {
     CHECK(std::string(f.what()).find("out[1] of 4 unwritten") != std::string::npos);

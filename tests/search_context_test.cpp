@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <limits>
 #include <memory_resource>
 #include <stdexcept>
@@ -208,6 +209,30 @@ TEST_CASE("score_steps records scores in the tree", "[search_context]") {
   CHECK(ctx.spent().verifier_calls == 1);
   CHECK(ctx.spent().verifier_items == 1);
   CHECK(ctx.score_steps(prm, items).empty());  // the verifier-call limit is reached
+}
+
+TEST_CASE("extend and score_steps refuse nodes of another tree before any call", "[search_context][errors]") {
+  // A foreign handle's id would address this tree's node of the same number: a
+  // silent wrong answer. The error names the search and the item; nothing is called.
+  trajectory_tree other("Q");
+  const trajectory foreign = other.append(0, step{"q", 1, 0, false, 0});
+  search_context ctx("test", "P", budget{}, execution{}, 1);
+  (void)ctx.tree().append(0, step{"a", 1, 0, false, 0});  // node 1 exists here too
+  throwing_generator gen;
+  const std::vector<trajectory> prefixes{ctx.root(), foreign};
+  CHECK_THROWS_WITH(ctx.extend(gen, prefixes, keys(2)),
+                    "test: prefixes[1] is a node of another search's tree (pass this search's nodes: ctx.root() and "
+                    "what extend returned)");
+  const std::vector<trajectory> empty{trajectory{}};
+  CHECK_THROWS_WITH(ctx.extend(gen, empty, keys(1)), Catch::Contains("test: prefixes[0] is an empty trajectory handle"));
+  toy::function_prm prm{[](const trajectory&) { return 0.5; }};
+  const std::vector<trajectory> nodes{foreign};
+  CHECK_THROWS_WITH(ctx.score_steps(prm, nodes), Catch::Contains("test: nodes[0] is a node of another search's tree"));
+  CHECK(gen.calls == 0);
+  CHECK(ctx.spent().generator_calls == 0);
+  CHECK(ctx.spent().verifier_calls == 0);
+  CHECK(ctx.tree().size() == 2);
+  CHECK(std::isnan(ctx.tree().at(1).step_score()));
 }
 
 TEST_CASE("a search can start from another search's trajectory", "[search_context]") {

@@ -300,6 +300,8 @@ class search_context {
   /// One batched round: extends prefixes[i] by one step drawn with the
   /// stream `keys[i]`; appends the steps and returns the children, in order.
   /// Fewer children than prefixes means the generator-call limit cut the round.
+  /// A prefix that is not a node of this search's tree is invalid_argument,
+  /// before any call (so is, in score_steps, a node to score).
   template <generator G>
   std::vector<trajectory> extend(G& gen, std::span<const trajectory> prefixes, std::span<const stream_key> keys) {
     std::vector<trajectory> children;
@@ -337,6 +339,7 @@ class search_context {
     if (engines.size() != prefixes.size())
       throw size_mismatch(name_ + ": " + std::to_string(engines.size()) + " engines for " +
                           std::to_string(prefixes.size()) + " prefixes");
+    require_own_nodes(prefixes, "prefixes");
     require_concurrency<G>("generator");
     if constexpr (releasing_generator<G>) track_engine_nodes(gen, prefixes);
     const detail::chunk_plan plan = plan_calls(prefixes.size(), stop_reason::generator_call_limit,
@@ -437,6 +440,7 @@ class search_context {
   /// every round allocates nothing once it has grown.
   template <process_verifier V>
   void score_steps(V& prm, std::span<const trajectory> nodes, std::vector<double>& scores) {
+    require_own_nodes(nodes, "nodes");
     call_verifier<V>(nodes, verifier_items_per_score(prm), "process verifier",
                      [&](auto part, auto out) { prm.score_steps(part, out); }, scores);
     for (std::size_t i = 0; i < scores.size(); ++i) tree_->set_score(nodes[i].id(), scores[i]);
@@ -512,6 +516,21 @@ class search_context {
       fail_argument(std::string("exec.threads is ") + std::to_string(exec_.threads) + " but the " + what +
                     " is not marked thread-safe (add `static constexpr bool thread_safe = true;` or "
                     "specialise ttscale::enable_concurrent_calls) — use exec.threads = 1");
+  }
+
+  /// Every node must be one of this search's tree: a handle of another tree
+  /// (or an empty one) would be extended or scored with this tree's ids, a
+  /// silent wrong answer. One branch-free pass; the error names the first.
+  void require_own_nodes(std::span<const trajectory> nodes, const char* what) const {
+    bool foreign = false;
+    for (const trajectory& t : nodes) foreign |= !t.belongs_to(*tree_);
+    if (!foreign) [[likely]]
+      return;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (!nodes[i].belongs_to(*tree_))
+        fail_argument(std::string(what) + "[" + std::to_string(i) + "] is " +
+                      (nodes[i].valid() ? "a node of another search's tree" : "an empty trajectory handle") +
+                      " (pass this search's nodes: ctx.root() and what extend returned)");
   }
 
   /// Splits `items` into calls of exec.batch_size and cuts the round to the

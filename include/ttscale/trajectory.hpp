@@ -356,6 +356,8 @@ class trajectory {
   [[nodiscard]] node_id id() const noexcept { return id_; }
   [[nodiscard]] const trajectory_tree& tree() const noexcept { return *tree_; }
   [[nodiscard]] bool valid() const noexcept { return tree_ != nullptr; }
+  /// Whether this is a node of `tree` (false for an empty handle).
+  [[nodiscard]] bool belongs_to(const trajectory_tree& tree) const noexcept { return tree_ == &tree; }
   [[nodiscard]] std::string_view prompt() const noexcept { return tree_->prompt(); }
   /// Number of steps after the prompt.
   [[nodiscard]] std::size_t depth() const noexcept { return node().depth; }
