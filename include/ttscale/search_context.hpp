@@ -199,6 +199,9 @@ class search_context {
     if (trace_) trace_->begin(name_, tree_, root_);
   }
   /// Records a strategy's decision about nodes in the trace, if any.
+  /// Whether a trace records this search: a strategy may skip work that only
+  /// the trace reads (e.g. a status per node for mark()).
+  [[nodiscard]] bool records_trace() const noexcept { return trace_ != nullptr; }
   void mark(std::span<const trajectory> nodes, trace_status status) {
     if (trace_) trace_->mark(nodes, status);
   }
@@ -374,7 +377,7 @@ class search_context {
         if (failures_[c]) continue;
         const std::size_t b = plan.begin(c), count = plan.end(c) - b;
         tree_->append(prefixes.subspan(b, count), std::span<const step>(out).subspan(b, count),
-                      std::span<trajectory>(children).subspan(appended, count));
+                      std::span<trajectory>(children).subspan(appended, count), detail::parents_checked);
         appended += count;
       }
     }

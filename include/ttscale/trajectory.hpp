@@ -40,6 +40,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstddef>
 #include <cstring>
 #include <cmath>
 #include <cstdint>
@@ -89,6 +90,15 @@ struct step_view {
 using node_id = std::uint32_t;
 
 namespace detail {
+/// Tag of trajectory_tree::append's bulk form for a caller that has already
+/// checked every parent against the tree (search_context::extend does, before
+/// the generator call, with an error naming the search): the tree does not
+/// check them again.
+struct parents_checked_t {
+  explicit parents_checked_t() = default;
+};
+inline constexpr parents_checked_t parents_checked{};
+
 /// FNV-1a, 64-bit: a hash that is the same on every platform and run, so
 /// anything seeded from a path hash (the toy reward models) is reproducible.
 constexpr std::uint64_t fnv1a(std::string_view text, std::uint64_t h = 0xcbf29ce484222325ULL) noexcept {
@@ -114,8 +124,10 @@ class trajectory_tree {
   explicit trajectory_tree(std::string prompt, std::pmr::memory_resource* memory = nullptr)
       : prompt_(std::move(prompt)), memory_(memory ? memory : recycled_tree_memory()) {
     node* root = emplace();
-    ::new (static_cast<void*>(root)) node{step_view{}, 0, 0, 0, 0.0, std::numeric_limits<double>::quiet_NaN(),
-                                          prompt_.size(), {detail::fnv1a(prompt_)}, {true}};
+    ::new (static_cast<void*>(root)) node{.depth = 0, .parent = 0, .tokens = 0, .logprob = 0.0,
+                                          .text_size = prompt_.size(), .s = step_view{},
+                                          .score = std::numeric_limits<double>::quiet_NaN(),
+                                          .path_hash = {detail::fnv1a(prompt_)}, .hashed = {true}};
   }
   trajectory_tree(const trajectory_tree&) = delete;  // handles point into it
   trajectory_tree& operator=(const trajectory_tree&) = delete;
@@ -123,7 +135,7 @@ class trajectory_tree {
     // Largest first: a recycling resource that keeps a bounded amount keeps the
     // blocks holding the most pages (tree_memory.hpp).
     for (std::size_t k = blocks_.size(); k-- > 0;)
-      memory_->deallocate(blocks_[k], sizeof(node) * block_capacity(k), alignof(node));
+      memory_->deallocate(blocks_[k], sizeof(node) * block_capacity(k), node_block_alignment);
     for (std::size_t c = text_chunks_.size(); c-- > 0;)
       memory_->deallocate(text_chunks_[c].data, text_chunks_[c].capacity, 1);
   }
@@ -145,6 +157,10 @@ class trajectory_tree {
   /// size_mismatch if the sizes differ and invalid_argument if a parent is not
   /// a node of this tree, both before appending anything.
   void append(std::span<const trajectory> parents, std::span<const step> steps, std::span<trajectory> children);
+  /// As above, for a caller that has checked that every parent is a node of
+  /// this tree (a parent that is not is undefined behaviour); sizes are checked.
+  void append(std::span<const trajectory> parents, std::span<const step> steps, std::span<trajectory> children,
+              detail::parents_checked_t);
 
   /// Records a process-reward score for the step at `id` (NaN = unscored).
   void set_score(node_id id, double score) { checked(id).score = score; }
@@ -163,20 +179,28 @@ class trajectory_tree {
 
  private:
   friend class trajectory;
+  // What a child reads from its parent (depth and the three prefix totals)
+  // comes first: 32 bytes at the start of a 96-byte node lie in one cache
+  // line at either of a block's two node offsets (0 and 32 mod 64), the line
+  // prefetch() fetches. After them, they straddled two lines for every other node.
   struct node {
-    step_view s;
-    node_id parent = 0;
     std::uint32_t depth = 0;
+    node_id parent = 0;
     std::uint64_t tokens = 0;     // prefix total, this step included
     double logprob = 0.0;         // prefix total, this step included
-    double score = std::numeric_limits<double>::quiet_NaN();
     std::uint64_t text_size = 0;  // bytes of the prompt and every step's text, this step included
+    step_view s;
+    double score = std::numeric_limits<double>::quiet_NaN();
     // The path hash, computed on first use (hash_of). Atomic because readers
     // on several threads may fill it at once (with the same value).
     mutable std::atomic<std::uint64_t> path_hash{0};
     mutable std::atomic<bool> hashed{false};
   };
   static_assert(std::is_trivially_destructible_v<node>, "the tree never runs node destructors");
+  static_assert(sizeof(node) == 96 && offsetof(node, s) == 32, "the parent's fields: one line (see node)");
+  // Blocks start on a cache line, so a node starts at 0 or 32 mod 64 (malloc
+  // alone gives 16 mod 64 for a large block: its header).
+  static constexpr std::size_t node_block_alignment = 64;
   // Blocks double in size (64, 128, 256, ... nodes) up to 16,384 nodes (1.5 MiB),
   // then stay at that size; they never move, so references stay valid. Doubling:
   // a small search touches a few KiB, not a large fixed block. The cap: a large
@@ -225,7 +249,7 @@ class trajectory_tree {
     // tail is never touched (no zeroing, no page faults for it).
     const std::size_t capacity = block_capacity(blocks_.size());
     blocks_.reserve(blocks_.size() + 1);
-    blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, alignof(node))));
+    blocks_.push_back(static_cast<node*>(memory_->allocate(sizeof(node) * capacity, node_block_alignment)));
     next_slot_ = blocks_.back();
     slots_left_ = std::min<std::size_t>(capacity, std::numeric_limits<node_id>::max() - size_);
   }
@@ -308,10 +332,10 @@ class trajectory_tree {
                               std::string_view text) noexcept {
     step_view stored = s;
     stored.text = text;
-    ::new (static_cast<void*>(slot)) node{stored,       parent,        p.depth + 1,
-                                          p.tokens + s.tokens, p.logprob + s.logprob,
-                                          std::numeric_limits<double>::quiet_NaN(),
-                                          p.text_size + s.text.size(), {0}, {false}};
+    ::new (static_cast<void*>(slot)) node{.depth = p.depth + 1, .parent = parent, .tokens = p.tokens + s.tokens,
+                                          .logprob = p.logprob + s.logprob, .text_size = p.text_size + s.text.size(),
+                                          .s = stored, .score = std::numeric_limits<double>::quiet_NaN(),
+                                          .path_hash = {0}, .hashed = {false}};
   }
   static constexpr std::size_t append_prefetch_distance = 8;  // bulk append: parents fetched this far ahead
 
@@ -475,9 +499,6 @@ inline trajectory trajectory_tree::append(node_id parent, const step_view& s) {
 
 inline void trajectory_tree::append(std::span<const trajectory> parents, std::span<const step> steps,
                                     std::span<trajectory> children) {
-  if (steps.size() != parents.size() || children.size() != parents.size())
-    throw size_mismatch("trajectory_tree::append: " + std::to_string(parents.size()) + " parents, " +
-                        std::to_string(steps.size()) + " steps, " + std::to_string(children.size()) + " children");
   bool foreign = false;
   for (const trajectory& p : parents) foreign |= (p.tree_ != this) | (p.id_ >= size_);
   if (foreign) [[unlikely]]
@@ -487,6 +508,14 @@ inline void trajectory_tree::append(std::span<const trajectory> parents, std::sp
                                (parents[i].tree_ ? "another tree" : "no tree (an empty handle)"));
       if (parents[i].id_ >= size_) throw_no_node(parents[i].id_);
     }
+  append(parents, steps, children, detail::parents_checked);
+}
+
+inline void trajectory_tree::append(std::span<const trajectory> parents, std::span<const step> steps,
+                                    std::span<trajectory> children, detail::parents_checked_t) {
+  if (steps.size() != parents.size() || children.size() != parents.size())
+    throw size_mismatch("trajectory_tree::append: " + std::to_string(parents.size()) + " parents, " +
+                        std::to_string(steps.size()) + " steps, " + std::to_string(children.size()) + " children");
   // The cursors live in locals: stores through `this` would go back to memory
   // after every node (the node writes may alias them).
   std::size_t size = size_, slots_left = slots_left_, text_free = text_free_;

@@ -181,20 +181,20 @@ struct sweep_workspace {
   std::vector<trajectory> prefixes;      ///< the nodes a generator call extends
   std::vector<stream_key> keys;          ///< their random streams
   std::vector<trajectory> children;      ///< the new nodes of `live`, in order
-  std::vector<trajectory> weigh_nodes;   ///< what is weighed: a child, or its look-ahead successor
-  std::vector<std::size_t> weigh_slot;   ///< the slot of each weigh_nodes entry
+  std::vector<trajectory> weigh_nodes;   ///< look-ahead: what is weighed, a child or its successor
+  std::vector<std::uint32_t> weigh_slot; ///< look-ahead: the slot of each weigh_nodes entry
   std::vector<std::size_t> extended;     ///< look-ahead: the weigh_nodes entries extended this step
   std::vector<trajectory> ahead;         ///< look-ahead: their successors
   std::vector<trajectory> to_score;      ///< the PRM's batch
   std::vector<double> scores;            ///< its scores (NaN without a PRM)
   std::vector<double> increments;        ///< their log-weight increments, where the source weighs a batch
   std::vector<std::uint32_t> competing;  ///< the slots taking part in resampling, ascending
-  std::vector<double> lw_competing;      ///< their untempered log-weights
+  std::vector<double> lw_competing;      ///< their untempered log-weights, if not every slot competes
   std::vector<double> tempered;          ///< their lw / T (uniform if all -inf)
   std::vector<std::uint32_t> outputs;    ///< competing indices that draw an ancestor
   particle_resampler resampler;
   sample_one_workspace reference_pick;   ///< ancestor sampling's draw
-  std::vector<trajectory> old_paths;     ///< the population before resampling, by slot
+  std::vector<trajectory> old_paths;     ///< the population before resampling, by slot (after the move)
   std::vector<double> old_rewards;
   std::vector<trajectory> dropped;       ///< particles resampling dropped, to release
   std::vector<std::uint64_t> held;       ///< release_dropped: a bit per node id, all clear between uses
@@ -254,6 +254,7 @@ void graft_reference(search_context<B>& ctx, particle_state& st, const Plan&, co
 /// (slot | sweep << 32, t | step << 32) and kept out of the population.
 template <budget_policy B, generator G, class Plan>
 void look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t, sweep_workspace& ws) {
+  if (plan.look_ahead == 0) return;  // the children themselves are weighed (weighed_nodes)
   ws.weigh_nodes.assign(ws.children.begin(), ws.children.end());
   ws.weigh_slot.assign(ws.live.begin(), ws.live.end());
   for (std::size_t la = 1; la <= plan.look_ahead; ++la) {
@@ -271,35 +272,50 @@ void look_ahead(search_context<B>& ctx, G& gen, const Plan& plan, std::size_t t,
   }
 }
 
+/// The nodes `weigh` scores and their slots: the new particles (ws.children of
+/// ws.live, extended in this order), or their look-ahead successors.
+template <class Plan>
+std::span<const trajectory> weighed_nodes(const Plan& plan, const sweep_workspace& ws) {
+  return plan.look_ahead > 0 ? std::span<const trajectory>(ws.weigh_nodes) : std::span<const trajectory>(ws.children);
+}
+template <class Plan>
+std::span<const std::uint32_t> weighed_slots(const Plan& plan, const sweep_workspace& ws) {
+  return plan.look_ahead > 0 ? std::span<const std::uint32_t>(ws.weigh_slot) : std::span<const std::uint32_t>(ws.live);
+}
+
 /// Weigh (Alg. 1, r_i <- PRM(x_i); lw_i += weight(r_i), i.e. w_t = w_{t-1} G_t):
 /// one batched PRM call over the weighed nodes and a grafted reference node.
 template <budget_policy B, class V, class Plan>
 void weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan, sweep_workspace& ws) {
+  const std::span<const trajectory> nodes = weighed_nodes(plan, ws);
+  const std::span<const std::uint32_t> slots = weighed_slots(plan, ws);
   if constexpr (!Plan::weight_type::uses_reward) {
-    ws.scores.assign(ws.weigh_nodes.size() + (ws.score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
+    ws.scores.assign(nodes.size() + (ws.score_ref ? 1 : 0), std::numeric_limits<double>::quiet_NaN());
   } else {
     if (ws.score_ref) {
-      ws.to_score.assign(ws.weigh_nodes.begin(), ws.weigh_nodes.end());
+      ws.to_score.assign(nodes.begin(), nodes.end());
       ws.to_score.push_back(ws.ref_child);
     }
-    ctx.score_steps(*prm, ws.score_ref ? ws.to_score : ws.weigh_nodes, ws.scores);
+    ctx.score_steps(*prm, ws.score_ref ? std::span<const trajectory>(ws.to_score) : nodes, ws.scores);
     if (ctx.cut()) return;
   }
   // The round's increments at once where the source can (one vectorised log);
   // a reward outside its domain falls back to the per-particle form, which names it.
   bool batched = false;
   if constexpr (batched_log_weight_source<typename Plan::weight_type>) {
-    ws.increments.resize(ws.weigh_nodes.size());
-    batched = plan.log_weight.log_weights(std::span<const double>(ws.scores).first(ws.weigh_nodes.size()),
+    ws.increments.resize(nodes.size());
+    batched = plan.log_weight.log_weights(std::span<const double>(ws.scores).first(nodes.size()),
                                           std::span<double>(ws.increments));
   }
-  for (std::size_t j = 0; j < ws.weigh_nodes.size(); ++j) {
-    const std::size_t s = ws.weigh_slot[j];
+  for (std::size_t j = 0; j < nodes.size(); ++j) {
+    const std::uint32_t s = slots[j];
     st.log_weights[s] +=
-        batched ? ws.increments[j] : particle_log_weight(ctx, plan.log_weight, ws.scores[j], ws.weigh_nodes[j], s);
+        batched ? ws.increments[j] : particle_log_weight(ctx, plan.log_weight, ws.scores[j], nodes[j], s);
     st.rewards[s] = ws.scores[j];
-    if (ws.weigh_nodes[j].id() != st.paths[s].id()) ctx.release(ws.weigh_nodes[j]);  // a look-ahead leaf, done
   }
+  if (plan.look_ahead > 0)
+    for (std::size_t j = 0; j < nodes.size(); ++j)
+      if (nodes[j].id() != st.paths[slots[j]].id()) ctx.release(nodes[j]);  // a look-ahead leaf, done
   if (ws.ref_active) {
     const double r = ws.score_ref ? ws.scores.back() : ws.ref_child.step_score();
     st.log_weights[0] += particle_log_weight(ctx, plan.log_weight, r, ws.ref_child, 0);
@@ -327,16 +343,30 @@ inline bool any_unfinished(const particle_state& st) {
   return any;
 }
 
+/// indices = first, first + 1, ..., last - 1; nothing is written when it
+/// already is (it is only ever filled here, so its size and front tell).
+inline void assign_range(std::vector<std::uint32_t>& indices, std::uint32_t first, std::size_t last) {
+  if (indices.size() == last - first && (indices.empty() || indices.front() == first)) return;
+  indices.resize(last - first);
+  for (std::size_t k = 0; k < indices.size(); ++k) indices[k] = static_cast<std::uint32_t>(first + k);
+}
+
 /// The slots that take part in resampling (every slot, or the unfinished ones
-/// with finished_particles::stay_fixed) and their log-weights; false if none.
+/// with finished_particles::stay_fixed) and their log-weights (st's own when
+/// every slot competes); empty if none.
 template <class Finished>
-bool collect_competing(const particle_state& st, sweep_workspace& ws) {
-  ws.competing.clear();
-  for (std::uint32_t s = 0; s < st.paths.size(); ++s)
-    if (Finished::competes || !st.paths[s].finished()) ws.competing.push_back(s);
-  ws.lw_competing.resize(ws.competing.size());
-  for (std::size_t k = 0; k < ws.competing.size(); ++k) ws.lw_competing[k] = st.log_weights[ws.competing[k]];
-  return !ws.competing.empty();
+std::span<const double> collect_competing(const particle_state& st, sweep_workspace& ws) {
+  if constexpr (Finished::competes) {
+    assign_range(ws.competing, 0, st.paths.size());
+    return st.log_weights;
+  } else {
+    ws.competing.clear();
+    for (std::uint32_t s = 0; s < st.paths.size(); ++s)
+      if (!st.paths[s].finished()) ws.competing.push_back(s);
+    ws.lw_competing.resize(ws.competing.size());
+    for (std::size_t k = 0; k < ws.competing.size(); ++k) ws.lw_competing[k] = st.log_weights[ws.competing[k]];
+    return ws.lw_competing;
+  }
 }
 
 /// The resampling distribution softmax(lw / T) (Alg. 1's softmax with a
@@ -344,13 +374,13 @@ bool collect_competing(const particle_state& st, sweep_workspace& ws) {
 /// (after ESS(lw) if it reads the ESS, ePF's entropic annealing) and ESS(lw / T).
 template <budget_policy B, class Plan>
 particle_round temper(const search_context<B>& ctx, particle_state& st, const Plan& plan, std::size_t t,
-                      sweep_workspace& ws) {
+                      std::span<const double> lw_competing, sweep_workspace& ws) {
   constexpr bool reads_ess = schedule_reads_ess<typename Plan::schedule_type>;
   particle_round rec;
   rec.sweep = plan.sweep;
   rec.round = t;
   rec.competing = ws.competing.size();
-  rec.all_zero = tempered_log_weights(ws.lw_competing, 1.0, ws.tempered);
+  rec.all_zero = tempered_log_weights(lw_competing, 1.0, ws.tempered);
   double ess_fraction = std::numeric_limits<double>::quiet_NaN();
   if constexpr (reads_ess) {
     rec.ess_untempered = kernels::effective_sample_size(std::span<const double>(ws.tempered));
@@ -358,23 +388,23 @@ particle_round temper(const search_context<B>& ctx, particle_state& st, const Pl
   }
   rec.temperature = checked_temperature(plan.temperature, t, ess_fraction, ctx.name());
   st.temperature = rec.temperature;
-  if (rec.temperature != 1.0) tempered_log_weights(ws.lw_competing, rec.temperature, ws.tempered);
+  if (rec.temperature != 1.0) tempered_log_weights(lw_competing, rec.temperature, ws.tempered);
   rec.ess = kernels::effective_sample_size(std::span<const double>(ws.tempered));
   if constexpr (!reads_ess)  // lw itself has a finite entry unless all_zero (then tempered is lw's fallback)
     rec.ess_untempered = rec.temperature == 1.0 || rec.all_zero
                              ? rec.ess
-                             : kernels::effective_sample_size(std::span<const double>(ws.lw_competing));
+                             : kernels::effective_sample_size(lw_competing);
   return rec;
 }
 
 /// Ancestor sampling (Lindsten, Jordan & Schon 2014, eq. 9) with the
 /// transition term 1[state(x_i) = state(x*)]: paths of the reference's state
 /// continue its next step with probability proportional to their weights.
-inline void sample_reference_ancestor(const particle_reference& ref, sweep_workspace& ws, random_engine& rng,
-                                      particle_round& rec) {
-  const std::uint64_t key = ref.state_of(ws.old_paths[0]);
+inline void sample_reference_ancestor(const particle_reference& ref, const particle_state& st, sweep_workspace& ws,
+                                      random_engine& rng, particle_round& rec) {
+  const std::uint64_t key = ref.state_of(st.paths[0]);
   const std::size_t a = sample_one(
-      ws.tempered, [&](std::size_t k) { return ref.state_of(ws.old_paths[ws.competing[k]]) == key; }, rng,
+      ws.tempered, [&](std::size_t k) { return ref.state_of(st.paths[ws.competing[k]]) == key; }, rng,
       ws.reference_pick);
   if (a < ws.competing.size()) {
     ws.resampler.ancestors[0] = static_cast<std::uint32_t>(a);
@@ -391,34 +421,47 @@ template <budget_policy B, class Plan>
 bool draw_ancestors(search_context<B>& ctx, const particle_state& st, const Plan& plan, const particle_reference* ref,
                     std::size_t t, sweep_workspace& ws, particle_round& rec) {
   const bool conditional = ref && ws.competing.front() == 0;
-  ws.outputs.clear();
-  for (std::uint32_t k = conditional ? 1 : 0; k < ws.competing.size(); ++k) ws.outputs.push_back(k);
+  assign_range(ws.outputs, conditional ? 1 : 0, ws.competing.size());
   random_engine rng = ctx.engine({stream_tag::particle_resampling, plan.sweep_bits() | t});
   rec.distinct_ancestors = ws.resampler.resample(plan.scheme, ws.tempered, ws.outputs, rng);
-  ws.old_paths.assign(st.paths.begin(), st.paths.end());
-  ws.old_rewards.assign(st.rewards.begin(), st.rewards.end());
-  if (conditional && ref->state_of) sample_reference_ancestor(*ref, ws, rng, rec);
+  if (conditional && ref->state_of) sample_reference_ancestor(*ref, st, ws, rng, rec);
   return conditional;
 }
 
 /// x_i <- x_{a_i}, lw_i <- 0 for the competing slots; the trace marks the
-/// particles resampling dropped as pruned, the others as kept.
+/// particles resampling dropped as pruned, the others as kept. The new
+/// population is gathered beside the old one, which ws.old_paths and
+/// ws.old_rewards hold afterwards (a swap, not a copy of the old).
 template <budget_policy B>
 void move_to_ancestors(search_context<B>& ctx, particle_state& st, bool conditional, sweep_workspace& ws,
                        particle_round& rec) {
   const std::vector<std::uint32_t>& offspring = ws.resampler.offspring;
-  for (std::size_t k = 0; k < ws.competing.size(); ++k)
-    ctx.mark(ws.old_paths[ws.competing[k]],
-             offspring[k] > 0 || (conditional && k == 0) ? trace_status::kept : trace_status::pruned);
-  rec.ancestors.resize(st.paths.size());
-  for (std::uint32_t s = 0; s < st.paths.size(); ++s) rec.ancestors[s] = s;
-  for (std::size_t k = 0; k < ws.competing.size(); ++k) {
-    const std::uint32_t from = ws.competing[ws.resampler.ancestors[k]];
-    rec.ancestors[ws.competing[k]] = from;
-    st.paths[ws.competing[k]] = ws.old_paths[from];
-    st.rewards[ws.competing[k]] = ws.old_rewards[from];
-    st.log_weights[ws.competing[k]] = 0.0;
+  if (ctx.records_trace())
+    for (std::size_t k = 0; k < ws.competing.size(); ++k)
+      ctx.mark(st.paths[ws.competing[k]],
+               offspring[k] > 0 || (conditional && k == 0) ? trace_status::kept : trace_status::pruned);
+  const std::size_t n = st.paths.size();
+  const bool everyone = ws.competing.size() == n;  // competing is then 0, 1, ..., n - 1
+  rec.ancestors.resize(n);
+  if (!everyone) {  // the slots that do not compete keep their particles
+    for (std::uint32_t s = 0; s < n; ++s) rec.ancestors[s] = s;
+    ws.old_paths.assign(st.paths.begin(), st.paths.end());
+    ws.old_rewards.assign(st.rewards.begin(), st.rewards.end());
+  } else {
+    ws.old_paths.resize(n);
+    ws.old_rewards.resize(n);
   }
+  std::vector<trajectory>& next_paths = ws.old_paths;  // the old population once swapped
+  std::vector<double>& next_rewards = ws.old_rewards;
+  for (std::size_t k = 0; k < ws.competing.size(); ++k) {
+    const std::uint32_t slot = ws.competing[k], from = ws.competing[ws.resampler.ancestors[k]];
+    rec.ancestors[slot] = from;
+    next_paths[slot] = st.paths[from];
+    next_rewards[slot] = st.rewards[from];
+    st.log_weights[slot] = 0.0;
+  }
+  st.paths.swap(next_paths);
+  st.rewards.swap(next_rewards);
 }
 
 /// The particles resampling dropped (held by no slot now) are never extended
@@ -459,8 +502,9 @@ void run_particle_sweep(search_context<B>& ctx, G& gen, V* prm, particle_state& 
     if (ctx.cut()) return;
     if constexpr (Finished::competes) reweigh_finished(ctx, st, plan, ws);
     if (!any_unfinished(st) || t + 1 == plan.max_steps) break;  // no resampling after the last weighing
-    if (!collect_competing<Finished>(st, ws)) continue;
-    particle_round rec = temper(ctx, st, plan, t, ws);
+    const std::span<const double> lw_competing = collect_competing<Finished>(st, ws);
+    if (lw_competing.empty()) continue;
+    particle_round rec = temper(ctx, st, plan, t, lw_competing, ws);
     rec.resampled = resample_fires(plan.trigger, rec.ess, ws.competing.size(), t);
     if (rec.resampled) {
       const bool conditional = draw_ancestors(ctx, st, plan, ref, t, ws, rec);
