@@ -64,30 +64,44 @@ struct particle_resampler {
     // not consume a copy.
     std::vector<std::uint32_t>& freed = scratch_;
     freed.resize(outputs.size() + 1);
-    is_output_.assign(n, 0);
     std::size_t freed_count = 0;
+    if (outputs.size() == n) {  // every position draws (no reference): no mask to build or read
+      for (std::uint32_t p : outputs) {
+        freed[freed_count] = p;
+        freed_count += offspring[p] == 0 ? 1 : 0;
+      }
+      assign_copies(freed_count, [](std::uint32_t) { return true; });
+      return distinct;
+    }
+    is_output_.assign(n, 0);
     for (std::uint32_t p : outputs) {
       is_output_[p] = 1;
       freed[freed_count] = p;
       freed_count += offspring[p] == 0 ? 1 : 0;
     }
-    // The copies in ascending order: the first copy of an output particle is
-    // the one that stays, every other fills the next freed position. Branch-
-    // free: a copy that stays writes to a sink instead.
+    assign_copies(freed_count, [&](std::uint32_t p) { return is_output_[p] != 0; });
+    return distinct;
+  }
+
+ private:
+  /// The copies in ascending order: the first copy of an output particle is
+  /// the one that stays, every other fills the next freed position (scratch_,
+  /// `freed_count` of them). Branch-free: a copy that stays writes to a sink.
+  template <class IsOutput>
+  void assign_copies(std::size_t freed_count, IsOutput is_output) {
+    std::vector<std::uint32_t>& freed = scratch_;
     freed[freed_count] = 0;  // where `next` points once every freed position is filled
     std::uint32_t sink = 0;
     std::size_t next = 0;
     for (std::size_t i = 0; i < drawn.size(); ++i) {
       const std::uint32_t a = drawn[i];
-      const bool stays = (i == 0 || drawn[i - 1] != a) && is_output_[a];
+      const bool stays = (i == 0 || drawn[i - 1] != a) && is_output(a);
       std::uint32_t& to = stays ? sink : ancestors[freed[next]];
       to = a;
       next += stays ? 0 : 1;
     }
-    return distinct;
   }
 
- private:
   std::vector<std::uint32_t> scratch_;
   std::vector<char> is_output_;
 };

@@ -203,9 +203,15 @@ struct sweep_workspace {
 /// The round's free unfinished slots and whether the reference steps; false
 /// when nothing is left to extend (the sweep is over).
 inline bool collect_live(const particle_state& st, const particle_reference* ref, std::size_t t, sweep_workspace& ws) {
-  ws.live.clear();
-  for (std::uint32_t s = 0; s < st.paths.size(); ++s)
-    if (!st.paths[s].finished() && !(ref && s == 0)) ws.live.push_back(s);
+  // Branch-free compaction (whether a particle has finished is data, and
+  // push_back's capacity check kept the end pointer in memory).
+  ws.live.resize(st.paths.size());
+  std::size_t count = 0;
+  for (std::uint32_t s = 0; s < st.paths.size(); ++s) {
+    ws.live[count] = s;
+    count += !st.paths[s].finished() && !(ref && s == 0) ? 1 : 0;
+  }
+  ws.live.resize(count);
   ws.ref_active = ref && !st.paths[0].finished() && t < ref->nodes.size();
   ws.score_ref = false;
   return !ws.live.empty() || ws.ref_active;
@@ -216,11 +222,11 @@ inline bool collect_live(const particle_state& st, const particle_reference* ref
 template <budget_policy B, generator G, class Plan>
 void propagate(search_context<B>& ctx, G& gen, particle_state& st, const Plan& plan, std::size_t t,
                sweep_workspace& ws) {
-  ws.prefixes.clear();
-  ws.keys.clear();
-  for (std::uint32_t s : ws.live) {
-    ws.prefixes.push_back(st.paths[s]);
-    ws.keys.push_back({s | plan.sweep_bits(), t});
+  ws.prefixes.resize(ws.live.size());
+  ws.keys.resize(ws.live.size());
+  for (std::size_t j = 0; j < ws.live.size(); ++j) {
+    ws.prefixes[j] = st.paths[ws.live[j]];
+    ws.keys[j] = {ws.live[j] | plan.sweep_bits(), t};
   }
   ctx.extend(gen, ws.prefixes, ws.keys, ws.children);
   for (std::size_t j = 0; j < ws.children.size(); ++j) st.paths[ws.live[j]] = ws.children[j];
@@ -328,6 +334,7 @@ void weigh(search_context<B>& ctx, V* prm, particle_state& st, const Plan& plan,
 /// round (`live` is ascending, so one merge finds the slots `weigh` skipped).
 template <budget_policy B, class Plan>
 void reweigh_finished(search_context<B>& ctx, particle_state& st, const Plan& plan, const sweep_workspace& ws) {
+  if (ws.live.size() == st.paths.size()) return;  // every slot was weighed this round
   std::size_t j = 0;
   for (std::uint32_t s = 0; s < st.paths.size(); ++s) {
     const bool in_live = j < ws.live.size() && ws.live[j] == s;
