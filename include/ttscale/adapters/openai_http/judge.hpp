@@ -8,13 +8,14 @@
 // Prediction": a verification rationale, then Yes or No). Each judgment is
 // one completion request: prompt = render(t) + tag, sampled at
 // sampling.temperature > 0 with the judgment's own seed (its 64-bit seed
-// folded to the 32 bits servers take), so k judgments of one item are k
-// different rationales and the same seed asks for the same one again (as far
-// as the server honours seeds: llama-server and vLLM do for one prompt per
-// request, which is why prompts_per_request must be 1). The judgment's
-// score is its verdict: 1 if the last of the words `yes` / `no` in the
-// completion (matched as whole words, case-sensitive) is `yes`, 0 if it is
-// `no`, and unparsed_score if neither appears (a rationale cut by
+// folded to 31 bits, as the generator's: every server's seed type holds them,
+// and llama-server reads 0xFFFFFFFF as "pick a random seed"), so k judgments
+// of one item are k different rationales and the same seed asks for the same
+// one again (as far as the server honours seeds: llama-server and vLLM do for
+// one prompt per request, which is why prompts_per_request must be 1). The
+// judgment's score is its verdict: 1 if the last of the words `yes` / `no` in
+// the completion (matched as whole words, case-sensitive) is `yes`, 0 if it
+// is `no`, and unparsed_score if neither appears (a rationale cut by
 // max_tokens, a model that does not answer) — an ensemble's mean of these is
 // GenRM's majority vote, the share of Yes verdicts.
 //
@@ -22,7 +23,7 @@
 // trajectory) and a process judge (judge_steps: step_tag after a prefix),
 // thread-safe, with its requests in flight concurrently over the transport's
 // endpoints. Cost: one request of up to max_tokens generated tokens per
-// judgment.
+// judgment; stats() counts both as the servers report them (usage).
 #pragma once
 
 #include <ttscale/adapters/openai_http/completions.hpp>
@@ -122,7 +123,8 @@ class sampled_judge {
     judge(prefixes, seeds, out, options_.step_tag);
   }
 
-  /// calls, items (judgments) and prompt tokens over the judge's life.
+  /// Calls, items (judgments), prompt and generated tokens (the servers'
+  /// usage counts) over the judge's life; a call that throws adds nothing.
   [[nodiscard]] verifier_stats stats() const {
     std::lock_guard lock(stats_mutex_);
     return stats_;
@@ -141,16 +143,18 @@ class sampled_judge {
       prompts[i] = detail::prompt_text(items[i], options_.render, tag);
     nlohmann::json body = {{"max_tokens", options_.max_tokens}, {"stream", false}};
     put_sampling(body, options_.sampling, server.dialect, who);
-    std::uint64_t prompt_tokens = 0, cached = 0;
+    std::uint64_t prompt_tokens = 0, cached = 0, generated = 0;
     client_.run(
         prompts, body,
         [&](std::size_t i) {
-          return std::optional<std::uint32_t>(static_cast<std::uint32_t>(seeds[i] ^ (seeds[i] >> 32)));
+          return std::optional<std::uint32_t>(static_cast<std::uint32_t>((seeds[i] ^ (seeds[i] >> 32)) & 0x7fff'ffffu));
         },
         [&](std::size_t first, completions_response& r, const http_response&) {
-          for (std::size_t c = 0; c < r.choices.size(); ++c)
+          for (std::size_t c = 0; c < r.choices.size(); ++c) {
             out[first + c] =
                 read_verdict(r.choices[c].text, options_.yes, options_.no).value_or(options_.unparsed_score);
+            generated += r.choices[c].tokens;  // usage.completion_tokens: one prompt per request
+          }
           prompt_tokens += r.prompt_tokens;  // on_response runs on this thread, one at a time
           cached += r.cached_prompt_tokens;
         });
@@ -159,6 +163,7 @@ class sampled_judge {
     stats_.items += items.size();
     stats_.prompt_tokens += prompt_tokens;
     stats_.cached_prompt_tokens += cached;
+    stats_.completion_tokens += generated;
   }
 
   sampled_judge_options options_;

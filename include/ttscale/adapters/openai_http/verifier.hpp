@@ -85,8 +85,9 @@ inline std::string prompt_text(const trajectory& t, const std::function<std::str
 struct verifier_stats {
   std::uint64_t calls = 0;          ///< score calls with at least one item
   std::uint64_t items = 0;          ///< trajectories scored
-  std::uint64_t prompt_tokens = 0;  ///< usage.prompt_tokens summed (token_probability_verifier)
+  std::uint64_t prompt_tokens = 0;  ///< usage.prompt_tokens summed (token_probability_verifier, sampled_judge)
   std::uint64_t cached_prompt_tokens = 0;
+  std::uint64_t completion_tokens = 0;  ///< usage.completion_tokens summed (sampled_judge: rationales and verdicts)
 };
 
 struct token_probability_options {
