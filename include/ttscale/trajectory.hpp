@@ -258,14 +258,22 @@ class trajectory_tree {
   /// never move, a text over a quarter of the next chunk gets one of its own.
   /// The open chunk's case inline, a new chunk out of line.
   std::string_view store_text(std::string_view text) {
-    if (text.empty()) return {};
-    if (text.size() > text_free_) [[unlikely]]
-      return store_text_in_new_chunk(text);
-    char* at = text_next_;
-    copy_text(at, text.data(), text.size());
-    text_next_ += text.size();
-    text_free_ -= text.size();
-    return {at, text.size()};
+    std::string_view stored;
+    if (text.empty() || store_in_open_chunk(text_next_, text_free_, text, stored)) [[likely]]
+      return stored;
+    return store_text_in_new_chunk(text);
+  }
+  /// The open chunk's case on cursors the caller holds (the bulk append keeps
+  /// them in registers): copies `text` to `next` if it fits in `free` bytes.
+  static bool store_in_open_chunk(char*& next, std::size_t& free, std::string_view text,
+                                  std::string_view& stored) noexcept {
+    if (text.size() > free) [[unlikely]]
+      return false;
+    copy_text(next, text.data(), text.size());
+    stored = {next, text.size()};
+    next += text.size();
+    free -= text.size();
+    return true;
   }
   [[gnu::noinline]] std::string_view store_text_in_new_chunk(std::string_view text) {
     const std::size_t next = std::min<std::size_t>(text_chunks_.empty() ? 1024 : 2 * text_chunks_.back().capacity,
@@ -532,17 +540,10 @@ inline void trajectory_tree::append(std::span<const trajectory> parents, std::sp
     if (i + append_prefetch_distance < parents.size()) prefetch(parents[i + append_prefetch_distance].id_);
     const step_view s = steps[i];
     std::string_view text;
-    if (!s.text.empty()) {
-      if (s.text.size() <= text_free) {
-        copy_text(text_next, s.text.data(), s.text.size());
-        text = {text_next, s.text.size()};
-        text_next += s.text.size();
-        text_free -= s.text.size();
-      } else {
-        save();
-        text = store_text_in_new_chunk(s.text);
-        load();
-      }
+    if (!s.text.empty() && !store_in_open_chunk(text_next, text_free, s.text, text)) [[unlikely]] {
+      save();
+      text = store_text_in_new_chunk(s.text);
+      load();
     }
     if (slots_left == 0) [[unlikely]] {
       save();

@@ -70,9 +70,11 @@ class kept_round_buffers {
     if (!k) return;
     b.steps.resize(std::min(b.steps.size(), b.steps_used));  // shrinking: no allocation
     std::size_t bytes = b.steps.capacity() * sizeof(step) + b.engines.capacity() * sizeof(random_engine);
-    for (const step& s : b.steps) bytes += s.text.capacity();
+    for (step& s : b.steps) {
+      bytes += s.text.capacity();  // clear() keeps it
+      s.text.clear();              // no text of a finished search stays behind
+    }
     if (bytes > kept_round_bytes) return;
-    for (step& s : b.steps) s.text.clear();  // no text of a finished search stays behind
     b.steps_used = 0;
     k->kept_ = std::move(b);
   }
