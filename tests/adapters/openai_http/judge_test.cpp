@@ -125,6 +125,19 @@ struct problem_items {
   }();
 };
 
+// `count` outcome judgments, the solution and the wrong prefix in turn, with seeds drawn from `seed`.
+struct seeded_items {
+  std::vector<trajectory> items;
+  std::vector<std::uint64_t> seeds;
+  seeded_items(const problem_items& p, int count, std::uint64_t seed) {
+    std::mt19937_64 draw(seed);
+    for (int i = 0; i < count; ++i) {
+      items.push_back(i % 2 == 0 ? p.solution : p.wrong);
+      seeds.push_back(draw());
+    }
+  }
+};
+
 // The seed a judgment's request carries: its 64-bit seed folded to 31 bits (judge.hpp).
 std::uint32_t request_seed(std::uint64_t seed) { return static_cast<std::uint32_t>((seed ^ (seed >> 32)) & 0x7fff'ffffu); }
 
@@ -281,13 +294,9 @@ TEST_CASE("the share of approving live verdicts is the PRM's probability of its 
 TEST_CASE("the same seeds give the same live verdicts whatever the concurrency and grouping",
           "[openai_http][judge][determinism]") {
   problem_items p;
-  std::vector<trajectory> items;
-  std::vector<std::uint64_t> seeds;
-  std::mt19937_64 draw(9);
-  for (int i = 0; i < 48; ++i) {
-    items.push_back(i % 2 == 0 ? p.solution : p.wrong);
-    seeds.push_back(draw());
-  }
+  const seeded_items batch(p, 48, 9);
+  const std::vector<trajectory>& items = batch.items;
+  const std::vector<std::uint64_t>& seeds = batch.seeds;
   // `calls` calls of equal size, spread over `threads` threads.
   auto judge_all = [&](std::size_t in_flight, std::size_t calls, unsigned threads) {
     oh::transport link({.endpoints = {judge_server().base_url()}, .max_in_flight = in_flight});
@@ -432,16 +441,7 @@ TEST_CASE("a judge server killed mid-judging is a clear error with the exact acc
     CHECK(st.items == 0);
     CHECK(st.prompt_tokens == 0);
     CHECK(st.completion_tokens == 0);
-    try {
-      std::rethrow_if_nested(e);
-      FAIL("no nested exception");
-    } catch (const oh::http_error& inner) {
-      CHECK(inner.endpoint() == server.base_url());
-      CHECK(inner.status() == 0);
-      CHECK_THAT(std::string(inner.what()), Catch::Contains(server.base_url() + "/v1/completions failed") &&
-                                                (Catch::Contains("retry budget is spent") ||
-                                                 Catch::Contains("attempt 4 of 4")));
-    }
+    check_nested_dead_endpoint(e, server.base_url());
   }
 }
 
@@ -449,13 +449,9 @@ TEST_CASE("with a second endpoint the judging survives a killed server, with the
           "[openai_http][judge][faults]") {
   llama_server_process a(prm_server_options(2)), b(prm_server_options(2));
   problem_items p;
-  std::vector<trajectory> items;
-  std::vector<std::uint64_t> seeds;
-  std::mt19937_64 draw(21);
-  for (int i = 0; i < 96; ++i) {
-    items.push_back(i % 2 == 0 ? p.solution : p.wrong);
-    seeds.push_back(draw());
-  }
+  const seeded_items batch(p, 96, 21);
+  const std::vector<trajectory>& items = batch.items;
+  const std::vector<std::uint64_t>& seeds = batch.seeds;
   std::vector<double> undisturbed(items.size());
   {
     oh::transport link({.endpoints = {a.base_url(), b.base_url()}, .max_in_flight = 4});

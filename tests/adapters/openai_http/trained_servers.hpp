@@ -7,6 +7,9 @@
 
 #include "openai_http/llama_server_process.hpp"
 
+#include <catch2/catch.hpp>
+
+#include <exception>
 #include <string>
 
 namespace ttscale_test {
@@ -35,5 +38,21 @@ inline ttscale::openai_http::token_probability_options prm_options() {
 
 // 931 * 5 + 12 - 54 + 31 + 71 (mod 1000) = 715, digits least significant first.
 inline const std::string problem_prompt = "139*5+21-45+13+17\n";
+
+// What a strategy's error nests when its only server was killed: the http_error
+// of the endpoint, status 0 (no answer), once the call's retries are spent (a
+// whole round failing at once spends the retry budget before any attempt 4).
+inline void check_nested_dead_endpoint(const std::exception& e, const std::string& base_url) {
+  try {
+    std::rethrow_if_nested(e);
+    FAIL("no nested exception");
+  } catch (const ttscale::openai_http::http_error& inner) {
+    CHECK(inner.endpoint() == base_url);
+    CHECK(inner.status() == 0);
+    CHECK_THAT(std::string(inner.what()), Catch::Contains(base_url + "/v1/completions failed") &&
+                                              (Catch::Contains("retry budget is spent") ||
+                                               Catch::Contains("attempt 4 of 4")));
+  }
+}
 
 }  // namespace ttscale_test
