@@ -198,10 +198,10 @@ class search_context {
     trace_ = trace;
     if (trace_) trace_->begin(name_, tree_, root_);
   }
-  /// Records a strategy's decision about nodes in the trace, if any.
   /// Whether a trace records this search: a strategy may skip work that only
   /// the trace reads (e.g. a status per node for mark()).
   [[nodiscard]] bool records_trace() const noexcept { return trace_ != nullptr; }
+  /// Records a strategy's decision about nodes in the trace, if any.
   void mark(std::span<const trajectory> nodes, trace_status status) {
     if (trace_) trace_->mark(nodes, status);
   }

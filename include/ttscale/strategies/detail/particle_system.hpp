@@ -194,7 +194,7 @@ struct sweep_workspace {
   std::vector<std::uint32_t> outputs;    ///< competing indices that draw an ancestor
   particle_resampler resampler;
   sample_one_workspace reference_pick;   ///< ancestor sampling's draw
-  std::vector<trajectory> old_paths;     ///< the population before resampling, by slot (after the move)
+  std::vector<trajectory> old_paths;     ///< after a move: the population before it, by slot (move_to_ancestors)
   std::vector<double> old_rewards;
   std::vector<trajectory> dropped;       ///< particles resampling dropped, to release
   std::vector<std::uint64_t> held;       ///< release_dropped: a bit per node id, all clear between uses
